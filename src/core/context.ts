@@ -1,0 +1,48 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouteConfig } from '../config/schema-route.js';
+
+/** Who the request is, once an identify stage has verified a credential. */
+export interface Identity {
+  /** Stable subject: JWT `sub`, API key id, or certificate identity. Never the credential itself. */
+  readonly subject: string;
+  readonly method: 'jwt' | 'apiKey' | 'mtls';
+  readonly roles: readonly string[];
+  readonly scopes?: readonly string[];
+  readonly issuer?: string;
+}
+
+export type RequestBody =
+  | { readonly type: 'none' }
+  | { readonly type: 'raw'; readonly bytes: Buffer; readonly contentType: string | undefined }
+  /** Parsed JSON: what inspect-request stages read and may modify, and what is re-serialized upstream. */
+  | { readonly type: 'json'; value: Record<string, unknown> };
+
+/**
+ * The neutral per-request view stages work on. It holds no socket and no node:http objects, so
+ * the same stages run behind the Express, Fastify and Hono adapters.
+ */
+export interface RequestContext {
+  readonly id: string;
+  /** performance.now() when the request head was parsed. */
+  readonly startedAt: number;
+  readonly method: string;
+  /** Canonical path: what was matched and exactly what is forwarded. */
+  readonly path: string;
+  readonly query: string | undefined;
+  readonly params: Readonly<Record<string, string | undefined>>;
+  /** Client request headers (lower-cased names). Read-only: the upstream gets an allowlisted copy. */
+  readonly headers: Readonly<IncomingHttpHeaders>;
+  /** Client address after trusted-proxy resolution. */
+  readonly clientIp: string;
+  /** The TCP peer. */
+  readonly peerIp: string;
+  readonly route: RouteConfig;
+  identity: Identity | undefined;
+  body: RequestBody;
+  /** Headers stages add to the upstream request (e.g. x-bulwark-subject). */
+  readonly upstreamHeaders: Record<string, string>;
+  /** Aborted when the client goes away or the gateway gives up on the request. */
+  readonly signal: AbortSignal;
+  /** Per-request scratch space for stages, keyed by stage name. */
+  readonly locals: Map<string, unknown>;
+}

@@ -1,0 +1,87 @@
+import type { RouteConfig } from '../config/schema-route.js';
+import type { EventBus } from '../events/bus.js';
+import type { RequestContext } from './context.js';
+import type { DecisionCounters } from './counters.js';
+import { defaultStatus } from './errors.js';
+import { STAGE_REQUEST_PHASES, type StageRequestPhase } from './phases.js';
+import { emitRefusal } from './refusal-event.js';
+import type { ResponseHead, ResponseFilter, StageInstance } from './stage.js';
+import { deny, type Deny, type Verdict } from './verdict.js';
+
+/**
+ * One route's stages, grouped by phase at load. The pipeline (not the stage) owns enforce vs
+ * monitor, the failure policy and the counters.
+ */
+export interface RoutePipeline {
+  readonly route: RouteConfig;
+  readonly stages: readonly StageInstance[];
+  /** Runs one phase's stages in order; the first enforced denial wins. */
+  runPhase(phase: StageRequestPhase, ctx: RequestContext): Promise<Deny | undefined>;
+  hasPhase(phase: StageRequestPhase): boolean;
+  /** Response filters of this request, in stage order (possibly empty). */
+  responseFilters(ctx: RequestContext, head: ResponseHead): ResponseFilter[];
+}
+
+export function createPipeline(route: RouteConfig, stages: readonly StageInstance[], deps: { events: EventBus; counters: DecisionCounters }): RoutePipeline {
+  const byPhase = new Map<StageRequestPhase, StageInstance[]>();
+  for (const p of STAGE_REQUEST_PHASES) byPhase.set(p, stages.filter((s) => s.phase === p && s.onRequest));
+  const responders = stages.filter((s) => s.onResponse);
+  const { events, counters } = deps;
+  const monitor = route.mode === 'monitor';
+
+  async function runStage(stage: StageInstance, ctx: RequestContext): Promise<Deny | undefined> {
+    counters.inc(stage.name, route.name, 'evaluated');
+    let verdict: Verdict;
+    try {
+      verdict = await (stage.onRequest as NonNullable<StageInstance['onRequest']>)(ctx);
+    } catch (err) {
+      counters.inc(stage.name, route.name, 'errored');
+      const failOpen = route.onError === 'allow' || monitor;
+      events.emit({
+        action: 'stage.error', severity: 'high', outcome: failOpen ? 'success' : 'failure', stage: stage.name,
+        reason: err instanceof Error ? err.name : 'non-error thrown', route: route.name, requestId: ctx.id,
+        method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp,
+      });
+      // Fail closed unless the route says otherwise: a crashing detector never lets a request through silently.
+      return failOpen ? undefined : deny('INTERNAL_ERROR', 'A security check failed; the request was refused.');
+    }
+    if (verdict.action === 'continue') {
+      counters.inc(stage.name, route.name, 'allowed');
+      return undefined;
+    }
+    if (monitor) {
+      counters.inc(stage.name, route.name, 'would_deny');
+      emitRefusal(events, subjectOf(ctx), { ...verdict, event: { stage: stage.name, ...verdict.event } }, 'would_block', verdict.status ?? defaultStatus(verdict.code));
+      return undefined;
+    }
+    counters.inc(stage.name, route.name, 'denied');
+    return { ...verdict, event: { stage: stage.name, ...verdict.event } };
+  }
+
+  return {
+    route,
+    stages,
+    hasPhase: (phase) => (byPhase.get(phase)?.length ?? 0) > 0,
+    async runPhase(phase, ctx) {
+      const list = byPhase.get(phase);
+      if (!list) return undefined;
+      for (const stage of list) {
+        const d = await runStage(stage, ctx);
+        if (d) return d;
+      }
+      return undefined;
+    },
+    responseFilters(ctx, head) {
+      const out: ResponseFilter[] = [];
+      for (const s of responders) {
+        const f = s.onResponse?.(ctx, head);
+        if (f) out.push(f);
+      }
+      return out;
+    },
+  };
+}
+
+function subjectOf(ctx: RequestContext) {
+  return { requestId: ctx.id, method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp, route: ctx.route.name, userId: ctx.identity?.subject };
+}

@@ -1,0 +1,53 @@
+import type { BulwarkConfig } from '../config/schema.js';
+import type { RouteConfig } from '../config/schema-route.js';
+import type { EventBus } from '../events/bus.js';
+import type { Store } from '../stores/store.js';
+import type { RequestContext } from './context.js';
+import type { StageRequestPhase } from './phases.js';
+import type { Verdict } from './verdict.js';
+
+/** Upstream response head as seen by response stages. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * A streaming response transform. `onChunk` returns what may be sent now (holding back at most a
+ * bounded window); `onEnd` returns the tail. Throwing a StageDenied ends the response closed.
+ */
+export interface ResponseFilter {
+  onChunk(chunk: Buffer): Buffer;
+  onEnd(): Buffer;
+}
+
+/** A stage built for one route from validated config. */
+export interface StageInstance {
+  readonly name: string;
+  readonly phase: StageRequestPhase;
+  onRequest?(ctx: RequestContext): Verdict | Promise<Verdict>;
+  /** Called once per response; return a filter to transform the body, or undefined to pass it through. */
+  onResponse?(ctx: RequestContext, head: ResponseHead): ResponseFilter | undefined;
+}
+
+/** What a stage factory may use at build time. */
+export interface StageBuildContext {
+  readonly config: BulwarkConfig;
+  readonly events: EventBus;
+  readonly store: Store;
+}
+
+/**
+ * A stage definition: its name (folder, config key, metric prefix and docs page) and a factory
+ * run once per route at load. Returning undefined means "not configured on this route": such a
+ * route pays nothing for the stage.
+ */
+export interface StageDefinition {
+  readonly name: string;
+  build(route: RouteConfig, ctx: StageBuildContext): StageInstance | undefined;
+}
+
+export function defineStage(def: StageDefinition): StageDefinition {
+  if (!/^[a-z][a-z0-9-]*$/.test(def.name)) throw new Error(`stage name must be kebab-case: ${def.name}`);
+  return def;
+}

@@ -1,0 +1,119 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseListen } from '../config/units.js';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/config-error.js';
+import type { BulwarkConfig } from '../config/schema.js';
+import { createDecisionCounters, type DecisionCounters } from '../core/counters.js';
+import type { StageDefinition } from '../core/stage.js';
+import { createEventBus, type EventBus } from '../events/bus.js';
+import { createSinks } from '../events/create-sinks.js';
+import { createRequestHandler } from '../server/handle-request.js';
+import { applyServerLimits, createDataServer } from '../server/data-server.js';
+import { createStore } from '../stores/create-store.js';
+import type { Store } from '../stores/store.js';
+import { createInflight } from './inflight.js';
+import { buildRuntime, type Runtime } from './runtime.js';
+import { BUILTIN_STAGES } from './builtin-stages.js';
+
+export interface GatewayOptions {
+  config: BulwarkConfig;
+  /** The file the config came from; reload() re-reads it. */
+  configFile?: string;
+  /** Stage definitions; defaults to the built-in ones. */
+  stages?: readonly StageDefinition[];
+  /** Supply a bus to capture events (tests, library mode); otherwise sinks come from config. */
+  events?: EventBus;
+  store?: Store;
+  /** Where the stdout sink writes (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly events: EventBus;
+  readonly counters: DecisionCounters;
+  readonly store: Store;
+  /** The data-port base URL, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  runtime(): Runtime;
+  /**
+   * Re-reads the config file (or takes `next`), builds a new runtime and swaps it in. An invalid
+   * config is rejected (config.rejected) and the running one stays. Returns whether it applied.
+   */
+  reload(next?: BulwarkConfig): Promise<boolean>;
+  /** Stops accepting, lets in-flight requests finish (up to server.drainTimeout), releases everything. */
+  close(): Promise<void>;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const events = options.events ?? createEventBus({ sinks: createSinks(config.events, options.stdout ? { stdout: options.stdout } : {}) });
+  const ownsEvents = options.events === undefined;
+  const store = options.store ?? createStore(config.state);
+  const counters = createDecisionCounters();
+  const stages = options.stages ?? BUILTIN_STAGES;
+  let runtime = buildRuntime(config, { events, counters, store, stages });
+  const inflight = createInflight();
+
+  const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined });
+  const server = createDataServer(config, handler);
+  const { host, port } = parseListen(config.server.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
+  events.emit({ action: 'gateway.started', severity: 'low', outcome: 'success', message: `listening on ${url}`, details: { routes: config.routes.length } });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    events,
+    counters,
+    store,
+    url,
+    runtime: () => runtime,
+    async reload(next) {
+      let cfg: BulwarkConfig;
+      let built: Runtime;
+      try {
+        if (next) cfg = next;
+        else if (options.configFile) cfg = loadConfigFile(options.configFile).config;
+        else return false;
+        built = buildRuntime(cfg, { events, counters, store, stages });
+      } catch (err) {
+        const issues = err instanceof ConfigError ? err.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`) : [err instanceof Error ? err.message : 'unknown error'];
+        events.emit({ action: 'config.rejected', severity: 'high', outcome: 'failure', reason: issues[0] ?? 'invalid config', details: { issues: issues.slice(0, 20), file: options.configFile ?? '<inline>' } });
+        return false;
+      }
+      const old = runtime;
+      runtime = built;
+      applyServerLimits(server, cfg.server.limits);
+      if (ownsEvents) await events.setSinks(createSinks(cfg.events, options.stdout ? { stdout: options.stdout } : {}));
+      const restartNeeded = cfg.server.listen !== old.config.server.listen || JSON.stringify(cfg.server.tls) !== JSON.stringify(old.config.server.tls) || cfg.state.store !== old.config.state.store;
+      events.emit({ action: 'config.reloaded', severity: 'medium', outcome: 'success', details: { routes: cfg.routes.length, restartNeeded } });
+      // Old pools close once their in-flight requests finish (undici's close waits for them).
+      void old.close();
+      return true;
+    },
+    close() {
+      closing ??= (async () => {
+        server.close();
+        server.closeIdleConnections();
+        const drained = await inflight.drain(runtime.config.server.drainTimeout);
+        server.closeAllConnections();
+        events.emit({ action: 'gateway.stopped', severity: 'low', outcome: 'success', details: { drained } });
+        await runtime.close();
+        if (!options.store) await store.close();
+        if (ownsEvents) await events.close();
+      })();
+      return closing;
+    },
+  };
+}

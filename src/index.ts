@@ -1,0 +1,12 @@
+export { createGateway, type Gateway, type GatewayOptions } from './gateway/create-gateway.js';
+export { buildRuntime, type Runtime, type CompiledRoute } from './gateway/runtime.js';
+export { createPipeline, type RoutePipeline } from './core/pipeline.js';
+export { defineStage, type StageDefinition, type StageInstance, type StageBuildContext, type ResponseFilter, type ResponseHead } from './core/stage.js';
+export { deny, CONTINUE, type Verdict, type Deny, type Continue } from './core/verdict.js';
+export type { RequestContext, Identity, RequestBody } from './core/context.js';
+export { ERROR_CODES, type ErrorCode } from './core/errors.js';
+export { PHASES, type Phase } from './core/phases.js';
+export { createEventBus, EVENT_ACTIONS, type EventBus, type SecurityEvent, type EventInput, type EventAction } from './events/index.js';
+export { configSchema, loadConfigFile, parseConfigText, ConfigError, type BulwarkConfig, type BulwarkConfigInput, type RouteConfig } from './config/index.js';
+export type { Store } from './stores/store.js';
+export { createStore } from './stores/create-store.js';

@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import type { RequestContext } from '../core/context.js';
+import type { RoutePipeline } from '../core/pipeline.js';
+import type { ResponseFilter } from '../core/stage.js';
+import type { EventBus } from '../events/bus.js';
+import { filterResponseHeaders } from '../http/header-policy.js';
+import { sendProblem } from '../server/respond.js';
+import { classifyUpstreamError } from './upstream-error.js';
+import type { Upstream } from './upstream.js';
+
+export interface ForwardInput {
+  ctx: RequestContext;
+  res: ServerResponse;
+  upstream: Upstream;
+  pipeline: RoutePipeline;
+  events: EventBus;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  /** Aborts the upstream request (client disconnect, shutdown). */
+  abort: AbortController;
+  /** Path plus the query string that policy allowed. */
+  target: string;
+}
+
+/**
+ * Sends the inspected request upstream and streams the answer back chunk by chunk, through the
+ * route's response filters, honouring backpressure. Returns the status sent to the client.
+ */
+export async function forward(input: ForwardInput): Promise<number> {
+  const { ctx, res, upstream, pipeline, events, abort } = input;
+  const timeout = ctx.route.timeout ?? upstream.timeoutMs;
+  let up;
+  try {
+    up = await upstream.pool.request({
+      path: upstream.basePath + input.target,
+      method: ctx.method as 'POST',
+      headers: input.headers,
+      body: input.body ?? null,
+      signal: abort.signal,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+  } catch (err) {
+    if (abort.signal.aborted) return 499;
+    const { status, reason } = classifyUpstreamError(err);
+    events.emit({
+      action: 'upstream.error', severity: 'medium', outcome: 'failure', reason, code: 'UPSTREAM_UNAVAILABLE', status,
+      requestId: ctx.id, route: ctx.route.name, method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp,
+      details: { upstream: upstream.name, phase: 'headers' },
+    });
+    return sendProblem(res, {
+      code: 'UPSTREAM_UNAVAILABLE', status, requestId: ctx.id, kind: ctx.route.kind,
+      detail: status === 504 ? 'The upstream did not answer in time.' : 'The upstream could not be reached.',
+    });
+  }
+
+  const rawHeaders = up.headers as IncomingHttpHeaders;
+  const head = { status: up.statusCode, headers: rawHeaders as Record<string, string | string[] | undefined> };
+  const filters = pipeline.responseFilters(ctx, head);
+  const outHeaders: Record<string, string | string[]> = filterResponseHeaders(head.headers, upstream.forwardResponseHeaders);
+  // A body that filters may rewrite has no known length; otherwise keep the upstream's framing.
+  const length = rawHeaders['content-length'];
+  if (filters.length === 0 && typeof length === 'string' && ctx.method !== 'HEAD') outHeaders['content-length'] = length;
+  outHeaders['x-request-id'] = ctx.id;
+  if (isEventStream(rawHeaders)) {
+    // Proxies between us and the client must not buffer a stream either.
+    outHeaders['cache-control'] = 'no-cache';
+    outHeaders['x-accel-buffering'] = 'no';
+  }
+  res.writeHead(up.statusCode, outHeaders);
+
+  try {
+    for await (const chunk of up.body as AsyncIterable<Buffer>) {
+      const out = applyFilters(filters, chunk);
+      if (out.length > 0 && !res.write(out)) await drained(res, abort.signal);
+    }
+    const tail = endFilters(filters);
+    res.end(tail.length > 0 ? tail : undefined);
+  } catch (err) {
+    if (abort.signal.aborted) return 499;
+    // The upstream died mid-answer. Text that has not passed the filters is dropped, and the
+    // connection is cut so the client cannot take a truncated answer for a complete one.
+    const { reason } = classifyUpstreamError(err);
+    events.emit({
+      action: 'upstream.error', severity: 'medium', outcome: 'failure', reason, code: 'UPSTREAM_UNAVAILABLE', status: up.statusCode,
+      requestId: ctx.id, route: ctx.route.name, method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp,
+      details: { upstream: upstream.name, phase: 'body' },
+    });
+    res.destroy();
+    up.body.destroy();
+  }
+  return up.statusCode;
+}
+
+function applyFilters(filters: readonly ResponseFilter[], chunk: Buffer): Buffer {
+  let out = chunk;
+  for (const f of filters) out = f.onChunk(out);
+  return out;
+}
+
+function endFilters(filters: readonly ResponseFilter[]): Buffer {
+  // Each filter's tail still has to pass the filters after it.
+  let carry = Buffer.alloc(0);
+  for (let i = 0; i < filters.length; i++) {
+    const f = filters[i] as ResponseFilter;
+    carry = Buffer.concat([carry.length > 0 ? f.onChunk(carry) : carry, f.onEnd()]);
+  }
+  return carry;
+}
+
+function isEventStream(headers: IncomingHttpHeaders): boolean {
+  const ct = headers['content-type'];
+  return typeof ct === 'string' && ct.toLowerCase().startsWith('text/event-stream');
+}
+
+async function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  if (res.destroyed) throw new Error('client gone');
+  await once(res, 'drain', { signal });
+}
