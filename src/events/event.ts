@@ -83,8 +83,7 @@ export function buildEvent(input: EventInput, now: Date = new Date()): SecurityE
       outcome: input.outcome ?? 'unknown',
       severity: SEVERITY_SCORE[severity],
     },
-    bulwark: { severity },
-  };
+  } as SecurityEvent;
   if (input.reason) ev.event.reason = clean(input.reason);
   if (input.message) ev.message = clean(input.message);
   if (input.sourceIp) ev.source = { ip: clean(input.sourceIp) };
@@ -95,6 +94,8 @@ export function buildEvent(input: EventInput, now: Date = new Date()): SecurityE
   if (input.path !== undefined) ev.url = { path: clean(input.path.split('?')[0] ?? '') };
   if (input.rule) ev.rule = { name: clean(input.rule) };
   if (input.requestId) ev.trace = { id: clean(input.requestId) };
+  // bulwark.* last, so the ECS fields lead every line a person reads.
+  ev.bulwark = { severity };
   if (input.route) ev.bulwark.route = input.route;
   if (input.code) ev.bulwark.code = input.code;
   if (input.stage) ev.bulwark.stage = input.stage;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { BulwarkConfig } from '../config/schema.js';
+import { ERROR_CODES, problemType, type ErrorCode } from '../core/errors.js';
 
 type Limits = BulwarkConfig['server']['limits'];
 
@@ -64,8 +65,8 @@ function onClientError(err: Error & { code?: string }, socket: Socket): void {
 const REASON: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
 
 /** For errors before Node built a request object: a problem document, then the connection closes. */
-function writeRawProblem(socket: Socket, status: number, code: string, detail: string): void {
-  const body = JSON.stringify({ type: `https://bulwark.dev/errors#${code.toLowerCase().replaceAll('_', '-')}`, title: REASON[status], status, code, detail });
+function writeRawProblem(socket: Socket, status: number, code: ErrorCode, detail: string): void {
+  const body = JSON.stringify({ type: problemType(code), title: ERROR_CODES[code].title, status, code, detail });
   socket.end(
     `HTTP/1.1 ${status} ${REASON[status]}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerCheck } from './check.js';
+import { registerRoutes } from './routes.js';
+import { registerStart } from './start.js';
+
+const program = new Command();
+program
+  .name('bulwark')
+  .description('Security gateway for AI-powered APIs.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addHelpText('after', '\nExamples:\n  bulwark start --demo\n  bulwark check -c bulwark.yaml\n  bulwark routes -c bulwark.yaml --json');
+
+registerStart(program);
+registerCheck(program);
+registerRoutes(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

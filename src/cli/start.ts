@@ -1,0 +1,99 @@
+import { watch, type FSWatcher } from 'node:fs';
+import type { Command } from 'commander';
+import { configSchema, type BulwarkConfig } from '../config/schema.js';
+import { findUnenforced } from '../config/unenforced.js';
+import { demoConfig } from '../demo/demo-config.js';
+import { demoInstructions } from '../demo/instructions.js';
+import { startMockLlm, type MockLlm } from '../demo/mock-llm.js';
+import { createGateway, type Gateway } from '../gateway/create-gateway.js';
+import { availableFeatures } from '../gateway/features.js';
+import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
+
+interface StartOptions {
+  config: string;
+  demo?: boolean;
+  port?: string;
+  watch: boolean;
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('Run the gateway. SIGHUP or a change of the config file reloads it; SIGTERM drains and exits.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+    .option('--demo', 'start a mock OpenAI-compatible upstream and a demo config, and print what to try')
+    .option('--port <port>', 'demo: data port (default 8080, or a free one when 8080 is taken)')
+    .option('--no-watch', 'do not reload when the config file changes')
+    .addHelpText('after', '\nExamples:\n  bulwark start --demo\n  bulwark start -c bulwark.yaml')
+    .action(async (opts: StartOptions) => {
+      if (opts.demo) await startDemo(opts);
+      else await startFromFile(opts);
+    });
+}
+
+async function startFromFile(opts: StartOptions): Promise<void> {
+  const { file, config } = loadOrExit(opts.config);
+  refuseUnenforced(config);
+  const gw = await createGateway({ config, configFile: file });
+  process.stderr.write(`bulwark: ${config.routes.length} routes, listening on ${gw.url}\n`);
+  let watcher: FSWatcher | undefined;
+  if (opts.watch) {
+    let timer: NodeJS.Timeout | undefined;
+    // Editors save in several writes (or replace the file); wait for the dust to settle.
+    watcher = watch(file, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void reloadAndSay(gw, 'file change'), 250);
+    });
+  }
+  process.on('SIGHUP', () => void reloadAndSay(gw, 'SIGHUP'));
+  onShutdown(async () => {
+    watcher?.close();
+    await gw.close();
+  });
+}
+
+async function reloadAndSay(gw: Gateway, why: string): Promise<void> {
+  const ok = await gw.reload();
+  process.stderr.write(ok ? `bulwark: config reloaded (${why})\n` : `bulwark: config rejected (${why}); still serving the previous config (see the config.rejected event)\n`);
+}
+
+function refuseUnenforced(config: BulwarkConfig): void {
+  const missing = findUnenforced(config, availableFeatures());
+  if (missing.length === 0) return;
+  process.stderr.write(
+    `bulwark: refusing to start: this version does not enforce these settings, and running without them would look protected while being open:\n${missing.map((m) => `  ${m.path} (${m.feature})`).join('\n')}\nRemove them, or run a version that enforces them.\n`,
+  );
+  process.exit(1);
+}
+
+async function startDemo(opts: StartOptions): Promise<void> {
+  const mock: MockLlm = await startMockLlm();
+  const wanted = opts.port ?? process.env.BULWARK_DEMO_PORT ?? '8080';
+  let gw: Gateway;
+  try {
+    gw = await createGateway({ config: configSchema.parse(demoConfig(mock.url, `127.0.0.1:${wanted}`)) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port) throw err;
+    gw = await createGateway({ config: configSchema.parse(demoConfig(mock.url, '127.0.0.1:0')) });
+  }
+  process.stdout.write(demoInstructions(gw.url, mock.url));
+  onShutdown(async () => {
+    await gw.close();
+    await mock.close();
+  });
+}
+
+function onShutdown(fn: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`bulwark: ${signal}: draining in-flight requests\n`);
+    fn().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
