@@ -14,6 +14,10 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
   const issues: SemanticIssue[] = [];
   const upstreamNames = Object.keys(config.upstreams);
   const names = new Map<string, number>();
+  const limits = config.server.limits;
+  if (limits.headersTimeout > limits.requestTimeout) {
+    issues.push({ path: ['server', 'limits', 'headersTimeout'], message: 'must not exceed server.limits.requestTimeout' });
+  }
   const endpoints = new Map<string, number>();
 
   config.routes.forEach((route, i) => {

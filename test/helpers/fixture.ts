@@ -3,6 +3,7 @@ import { startMockLlm, type MockLlm, type MockLlmOptions } from '../../src/demo/
 import { createEventBus } from '../../src/events/bus.js';
 import type { SecurityEvent } from '../../src/events/event.js';
 import { createGateway, type Gateway } from '../../src/gateway/create-gateway.js';
+import type { StageDefinition } from '../../src/core/stage.js';
 
 export interface Fixture {
   gw: Gateway;
@@ -18,7 +19,7 @@ type RoutesInput = NonNullable<BulwarkConfigInput['routes']>;
 export const CHAT_ROUTE: RoutesInput[number] = { name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat' };
 
 /** A real gateway on port 0 in front of a recording mock upstream. */
-export async function startFixture(overrides: Partial<BulwarkConfigInput> = {}, mockOptions: MockLlmOptions = {}): Promise<Fixture> {
+export async function startFixture(overrides: Partial<BulwarkConfigInput> = {}, mockOptions: MockLlmOptions = {}, stages?: readonly StageDefinition[]): Promise<Fixture> {
   const mock = await startMockLlm(mockOptions);
   const input: BulwarkConfigInput = {
     version: 1,
@@ -32,7 +33,7 @@ export async function startFixture(overrides: Partial<BulwarkConfigInput> = {}, 
   const bus = createEventBus();
   const events: SecurityEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const gw = await createGateway({ config, events: bus });
+  const gw = await createGateway({ config, events: bus, ...(stages ? { stages } : {}) });
   const port = Number(new URL(gw.url).port);
   return {
     gw,

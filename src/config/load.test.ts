@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError } from './config-error.js';
+import { loadConfigFile, parseConfigText } from './load.js';
+
+function issuesOf(text: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    parseConfigText(text, 'bulwark.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const BASE = `version: 1
+upstreams:
+  llm:
+    url: http://127.0.0.1:9
+`;
+
+describe('config loader', () => {
+  it('accepts the full SPEC §2 example, parsing durations and sizes once', () => {
+    const text = `version: 1
+server:
+  listen: 0.0.0.0:8443
+  trustedProxies: [127.0.0.1/32]
+  limits: { bodyBytes: 1mb, headerBytes: 16kb, jsonDepth: 32, requestTimeout: 60s, headersTimeout: 10s }
+admin:
+  listen: 127.0.0.1:9901
+  token: \${BULWARK_ADMIN_TOKEN}
+state:
+  store: memory
+  sqlite: { path: .bulwark/state.db }
+  redis: { url: redis://127.0.0.1:6379, prefix: "bulwark:", onError: local }
+upstreams:
+  llm:
+    url: https://api.openai.com
+    headers: { authorization: "Bearer \${OPENAI_API_KEY}" }
+    tls: { ca: certs/upstream-ca.pem, cert: certs/gw-client.pem, key: certs/gw-client-key.pem }
+    timeout: 60s
+    integrity: { manifest: models/manifest.json, publicKey: keys/model-signing.pub, every: 1h, onFailure: block }
+auth:
+  jwt:
+    - issuer: https://auth.example.com
+      audience: ai-api
+      jwks: https://auth.example.com/.well-known/jwks.json
+      algorithms: [RS256, ES256, EdDSA]
+      maxTokenAge: 15m
+      clockSkew: 30s
+      rolesClaim: roles
+  apiKeys: { header: x-api-key }
+  mtls: { identity: san-uri, roles: { "spiffe://corp/agent-runner": [agent] } }
+  tokenEndpoint: { path: /oauth/token, ttl: 5m, rotateKeys: 24h }
+routes:
+  - name: chat
+    match: { methods: [POST], path: /v1/chat/completions }
+    upstream: llm
+    kind: openai-chat
+    mode: enforce
+    auth: { any: [jwt, apiKey, mtls], roles: [ai-user] }
+    rateLimit:
+      - { by: identity, requests: 60, per: 1m }
+      - { by: ip, requests: 600, per: 1m }
+      - { by: identity, tokens: 100000, per: 1m }
+      - { by: identity, concurrent: 4 }
+    adaptive: { onSignals: [auth.failure, prompt.injection, extraction.suspected], penalty: 0.5, ban: 15m }
+    input:
+      schema: builtin
+      maxPromptChars: 16000
+      maxMessages: 64
+      maxTokens: 4096
+      promptInjection: { action: block, threshold: 0.85 }
+      deny: ["-----BEGIN [A-Z ]*PRIVATE KEY-----"]
+      canary: true
+    output:
+      redact: [secrets, pii]
+      onMatch: redact
+      canary: block
+      watermark: { text: true, numbers: round4 }
+    extraction: { monitor: true, action: throttle }
+  - name: ingest-feedback
+    match: { methods: [POST], path: /v1/feedback }
+    kind: json
+    input: { fields: ["/text"], poisoning: { action: quarantine } }
+events:
+  sinks:
+    - { type: stdout }
+    - { type: file, path: logs/security.jsonl, rotate: 100mb, keep: 10, chain: true }
+    - { type: syslog, address: udp://127.0.0.1:514 }
+    - { type: webhook, url: "https://security.example.com/alert", secret: "\${ALERT_SECRET}", minSeverity: high }
+  alerts:
+    - name: auth-failure-spike
+      when: { event: auth.failure, count: 20, within: 1m, by: source.ip }
+      then: [notify, { ban: 15m }]
+    - name: extraction
+      when: { event: extraction.suspected }
+      then: [notify, { revokeKey: false, throttle: 0.1 }]
+inventory:
+  openapi: [http://model-svc.internal/openapi.json]
+  every: 1h
+`;
+    const cfg = parseConfigText(text, 'spec.yaml', { BULWARK_ADMIN_TOKEN: 'a'.repeat(32), OPENAI_API_KEY: 'sk-test', ALERT_SECRET: 's'.repeat(32) });
+    assert.equal(cfg.server.limits.bodyBytes, 1024 * 1024);
+    assert.equal(cfg.server.limits.headerBytes, 16 * 1024);
+    assert.equal(cfg.server.limits.requestTimeout, 60_000);
+    assert.equal(cfg.upstreams.llm?.headers.authorization, 'Bearer sk-test');
+    assert.equal(cfg.routes[0]?.rateLimit?.[0]?.per, 60_000);
+    assert.equal(cfg.routes[1]?.upstream, undefined);
+    assert.equal(cfg.auth.jwt?.[0]?.maxTokenAge, 15 * 60_000);
+  });
+
+  it('names file, line, column and key path for a bad value', () => {
+    const issues = issuesOf(`${BASE}routes:\n  - name: chat\n    match: { methods: [POST], path: v1/x }\n`);
+    assert.equal(issues.length, 1);
+    assert.deepEqual({ file: issues[0]?.file, line: issues[0]?.line, column: issues[0]?.column, path: issues[0]?.path }, { file: 'bulwark.yaml', line: 7, column: 37, path: 'routes[0].match.path' });
+  });
+
+  it('points at an unknown key itself', () => {
+    const issues = issuesOf(`${BASE}routes:\n  - name: chat\n    match: { methods: [POST], path: /a }\n    bogus: true\n`);
+    assert.deepEqual([issues[0]?.line, issues[0]?.column, issues[0]?.path, issues[0]?.message], [8, 5, 'routes[0].bogus', 'unknown key']);
+  });
+
+  it('reports every issue at once, including cross-key ones', () => {
+    const issues = issuesOf(`${BASE}routes:\n  - name: a\n    match: { methods: [POST], path: /a }\n    upstream: nope\n  - name: a\n    match: { methods: [POST], path: /a }\n`);
+    const paths = issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ['routes[0].upstream', 'routes[1].match', 'routes[1].name']);
+  });
+
+  it('refuses an unset environment variable, with its location, and honours defaults', () => {
+    const issues = issuesOf(`${BASE}    headers: { authorization: "Bearer \${NOPE}" }\n`);
+    assert.match(issues[0]?.message ?? '', /NOPE is not set/);
+    assert.equal(issues[0]?.path, 'upstreams.llm.headers.authorization');
+    assert.equal(issues[0]?.line, 5);
+    const cfg = parseConfigText(`${BASE}    headers: { x-a: "\${NOPE:-fallback}", x-b: "$\${LITERAL}" }\n`, 'b.yaml', {});
+    assert.equal(cfg.upstreams.llm?.headers['x-a'], 'fallback');
+    assert.equal(cfg.upstreams.llm?.headers['x-b'], '${LITERAL}');
+  });
+
+  it('never lets a variable inject YAML structure', () => {
+    const cfg = parseConfigText(`${BASE}    headers: { x-a: "\${EVIL}" }\n`, 'b.yaml', { EVIL: 'v\nroutes: []\nadmin: {}' });
+    assert.equal(cfg.upstreams.llm?.headers['x-a'], 'v\nroutes: []\nadmin: {}');
+    assert.equal(cfg.admin, undefined);
+  });
+
+  it('refuses duplicate keys and YAML syntax errors with a position', () => {
+    const dup = issuesOf(`${BASE}routes: []\nroutes: []\n`);
+    assert.equal(dup[0]?.line, 6);
+    const syntax = issuesOf('version: 1\nroutes: [\n');
+    assert.ok((syntax[0]?.line ?? 0) >= 2);
+  });
+
+  it('refuses bad durations, sizes, ReDoS-prone regexes and out-of-range skew', () => {
+    const issues = issuesOf(`version: 1
+server:
+  limits: { bodyBytes: lots, requestTimeout: soon }
+upstreams:
+  llm: { url: "http://127.0.0.1:9" }
+auth:
+  jwt:
+    - { issuer: i, audience: a, algorithms: [RS256], clockSkew: 5m }
+routes:
+  - name: chat
+    match: { methods: [POST], path: /a }
+    kind: openai-chat
+    input: { deny: ["(a+)+$", "ok[0-9]+"] }
+`);
+    const paths = issues.map((i) => i.path);
+    assert.ok(paths.includes('server.limits.bodyBytes'));
+    assert.ok(paths.includes('server.limits.requestTimeout'));
+    assert.ok(paths.includes('auth.jwt[0].clockSkew'));
+    const redos = parseConfigError(`${BASE}routes:\n  - name: chat\n    match: { methods: [POST], path: /a }\n    kind: openai-chat\n    input: { deny: ["(a+)+$", "ok[0-9]+"] }\n`);
+    assert.deepEqual(redos.map((i) => i.path), ['routes[0].input.deny[0]']);
+    assert.match(redos[0]?.message ?? '', /ReDoS/);
+  });
+
+  it('refuses algorithm "none" (it is not in the schema at all)', () => {
+    const issues = issuesOf(`${BASE}auth:\n  jwt:\n    - { issuer: i, audience: a, algorithms: [none] }\n`);
+    assert.equal(issues[0]?.path, 'auth.jwt[0].algorithms[0]');
+  });
+
+  it('reads JSON files too, and reports an unreadable file without a stack', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-cfg-'));
+    const file = join(dir, 'b.json');
+    writeFileSync(file, JSON.stringify({ version: 1, upstreams: { llm: { url: 'http://127.0.0.1:9' } }, routes: [{ name: 'x', match: { methods: ['GET'], path: '/x' } }] }));
+    assert.equal(loadConfigFile(file).config.routes.length, 1);
+    assert.throws(() => loadConfigFile(join(dir, 'missing.yaml')), (e: unknown) => e instanceof ConfigError && /ENOENT/.test(e.message));
+  });
+});
+
+function parseConfigError(text: string) {
+  return issuesOf(text);
+}
