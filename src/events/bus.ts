@@ -5,6 +5,8 @@ export type EventListener = (event: SecurityEvent) => void;
 
 export interface EventBus {
   emit(input: EventInput): SecurityEvent;
+  /** Whether any sink or subscriber would see `action` (lets the hot path skip building events). */
+  wants(action: EventAction): boolean;
   /** In-process subscribers (alerts, adaptive limits, admin API). Returns an unsubscribe function. */
   subscribe(listener: EventListener, actions?: readonly EventAction[]): () => void;
   /** The most recent events, newest last (bounded ring). */
@@ -24,7 +26,7 @@ export function createEventBus(options: { sinks?: readonly EventSink[]; recentSi
   return {
     emit(input) {
       const event = buildEvent(input);
-      const line = JSON.stringify(event);
+      const line = sinks.length > 0 ? JSON.stringify(event) : '';
       if (ring.length < size) ring.push(event);
       else ring[next] = event;
       next = (next + 1) % size;
@@ -44,6 +46,11 @@ export function createEventBus(options: { sinks?: readonly EventSink[]; recentSi
         }
       }
       return event;
+    },
+    wants(action) {
+      if (sinks.length > 0) return true;
+      for (const l of listeners) if (!l.actions || l.actions.has(action)) return true;
+      return false;
     },
     subscribe(fn, actions) {
       const entry = { fn, actions: actions ? new Set(actions) : undefined };

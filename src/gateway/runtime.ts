@@ -23,7 +23,7 @@ export interface CompiledRoute {
 export interface Runtime {
   readonly config: BulwarkConfig;
   readonly routes: readonly CompiledRoute[];
-  readonly trust: TrustFn;
+  readonly trust: TrustFn | undefined;
   find(method: string, path: string): { route: CompiledRoute; params: Record<string, string | undefined> } | undefined;
   close(): Promise<void>;
 }

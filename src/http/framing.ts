@@ -26,6 +26,7 @@ export const FRAMING_REJECT_STATUS = {
   content_length_with_transfer_encoding: 400,
   upgrade_not_supported: 400,
   unsupported_expect: 400,
+  body_not_allowed: 400,
 } as const satisfies Record<string, 400 | 431 | 501>;
 
 export type FramingRejectReason = keyof typeof FRAMING_REJECT_STATUS;
@@ -66,6 +67,11 @@ const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~]+)(?::[0-9]{1,5})?$/;
 const DIGITS = /^[0-9]+$/;
 const METHOD = /^[A-Z]+$/;
+const ZEROS = /^0+$/;
+// Methods whose requests carry no content (RFC 9110 §9.3.1, §9.3.2, §9.3.8). Many servers ignore
+// Content-Length on them, so a forwarded body would be read as the next request on the upstream
+// connection (CL.0 desync).
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE']);
 
 /** Strips RFC 9110 OWS (SP / HTAB), not every Unicode space as String#trim would. */
 function trimOws(value: string): string {
@@ -76,8 +82,13 @@ function trimOws(value: string): string {
 // the Kelvin sign). llhttp compares bytes, so a Unicode-aware comparison here would accept values
 // the parser and the upstream treat as something else.
 function asciiLower(value: string): string {
+  // toLowerCase is only safe on pure ASCII: it folds the Kelvin sign onto "k". Header names are
+  // ASCII tokens, so the fast path is the common one; the per-character path is the fallback.
+  if (!NON_ASCII.test(value)) return value.toLowerCase();
   return value.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x20));
 }
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 
 function listTokens(value: string): string[] {
   return value.split(',').map((t) => asciiLower(trimOws(t)));
@@ -108,6 +119,7 @@ export function checkFraming(req: FramingRequest, limits: FramingLimits): Framin
   let hostCount = 0;
   let hostValue = '';
   let contentLengthCount = 0;
+  let contentLengthValue = '';
   let transferEncodingCount = 0;
 
   for (let i = 0; i < raw.length; i += 2) {
@@ -134,7 +146,8 @@ export function checkFraming(req: FramingRequest, limits: FramingLimits): Framin
           // proxy that merges while the upstream rejects (or vice versa) is a desync.
           return reject('duplicate_content_length', 'more than one Content-Length header');
         }
-        if (!DIGITS.test(trimOws(value))) {
+        contentLengthValue = trimOws(value);
+        if (!DIGITS.test(contentLengthValue)) {
           return reject('invalid_content_length', `Content-Length ${excerpt(value)} is not 1*DIGIT`);
         }
         break;
@@ -183,6 +196,10 @@ export function checkFraming(req: FramingRequest, limits: FramingLimits): Framin
     if (req.httpVersion !== '1.0') return reject('missing_host', `no Host header (HTTP version ${excerpt(req.httpVersion)})`);
   } else if (!HOST.test(hostValue)) {
     return reject('invalid_host', `Host ${excerpt(hostValue)} is not a host name or IP literal with optional port`);
+  }
+
+  if (BODYLESS_METHODS.has(req.method) && (transferEncodingCount > 0 || (contentLengthCount > 0 && !ZEROS.test(contentLengthValue)))) {
+    return reject('body_not_allowed', `${req.method} requests carry no body (Content-Length other than 0, or Transfer-Encoding)`);
   }
 
   return OK;

@@ -16,8 +16,13 @@ const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 // String#toLowerCase folds the Kelvin sign onto "k", which would let a non-token name such as
 // "x-stainless-pac\u212Aage-version" pass as an allowlisted one. Names are ASCII or they are refused.
 function asciiLower(value: string): string {
+  // toLowerCase is only safe on pure ASCII: it folds the Kelvin sign onto "k". Header names are
+  // ASCII tokens, so the fast path is the common one; the per-character path is the fallback.
+  if (!NON_ASCII.test(value)) return value.toLowerCase();
   return value.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x20));
 }
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Request headers forwarded by default: content negotiation and the provider SDK headers that
@@ -152,7 +157,7 @@ export function compileForwardAllowlist(names: Iterable<string>): { allow: Reado
   return { allow, refused };
 }
 
-export type DroppedRequestHeaderReason = 'duplicate' | 'never_forward' | 'invalid_value';
+export type DroppedRequestHeaderReason = 'duplicate' | 'never_forward' | 'invalid_value' | 'connection_nominated';
 
 export interface UpstreamRequestHeadersInput {
   /** Node's flat `[name, value, name, value, ...]` list. */
@@ -167,9 +172,14 @@ export interface UpstreamRequestHeadersInput {
   onDropped?: (name: string, why: DroppedRequestHeaderReason) => void;
 }
 
-/** The request headers to send upstream: allowlisted, never-forward-free, first line of each. */
+/**
+ * The request headers to send upstream: allowlisted, never-forward-free, first line of each.
+ * Headers the client named in its own `Connection` header are hop-by-hop for this hop
+ * (RFC 9110 §7.6.1) and are dropped even when allowlisted.
+ */
 export function buildUpstreamRequestHeaders(input: UpstreamRequestHeadersInput): Record<string, string> {
   const { rawHeaders, forwardAllowlist, onDropped } = input;
+  const nominated = nominatedInRawConnection(rawHeaders);
   const out = new Map<string, string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const lower = asciiLower(rawHeaders[i] ?? '');
@@ -178,6 +188,10 @@ export function buildUpstreamRequestHeaders(input: UpstreamRequestHeadersInput):
     // Re-checked here because an allowlist can be built by hand, bypassing compileForwardAllowlist.
     if (isNeverForwarded(lower)) {
       onDropped?.(lower, 'never_forward');
+      continue;
+    }
+    if (nominated.has(lower)) {
+      onDropped?.(lower, 'connection_nominated');
       continue;
     }
     if (BAD_VALUE_CHAR.test(value)) {
@@ -192,6 +206,19 @@ export function buildUpstreamRequestHeaders(input: UpstreamRequestHeadersInput):
   }
   // fromEntries defines own properties, so a `__proto__` header cannot touch the prototype.
   return Object.fromEntries(out);
+}
+
+/** Names listed in any `Connection` line of a raw header list, ASCII lower-cased. */
+function nominatedInRawConnection(rawHeaders: readonly string[]): Set<string> {
+  const named = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (asciiLower(rawHeaders[i] ?? '') !== 'connection') continue;
+    for (const token of (rawHeaders[i + 1] ?? '').split(',')) {
+      const t = asciiLower(token.replace(/^[ \t]+|[ \t]+$/g, ''));
+      if (t !== '') named.add(t);
+    }
+  }
+  return named;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { RequestContext } from '../core/context.js';
@@ -9,6 +8,7 @@ import { filterResponseHeaders } from '../http/header-policy.js';
 import { sendProblem } from '../server/respond.js';
 import { classifyUpstreamError } from './upstream-error.js';
 import type { Upstream } from './upstream.js';
+import type { RequestAbort } from './request-abort.js';
 
 export interface ForwardInput {
   ctx: RequestContext;
@@ -17,9 +17,9 @@ export interface ForwardInput {
   pipeline: RoutePipeline;
   events: EventBus;
   headers: Record<string, string>;
-  body: Buffer | undefined;
+  body: Buffer | string | undefined;
   /** Aborts the upstream request (client disconnect, shutdown). */
-  abort: AbortController;
+  abort: RequestAbort;
   /** Path plus the query string that policy allowed. */
   target: string;
 }
@@ -38,12 +38,12 @@ export async function forward(input: ForwardInput): Promise<number> {
       method: ctx.method as 'POST',
       headers: input.headers,
       body: input.body ?? null,
-      signal: abort.signal,
+      signal: abort,
       headersTimeout: timeout,
       bodyTimeout: timeout,
     });
   } catch (err) {
-    if (abort.signal.aborted) return 499;
+    if (abort.aborted) return 499;
     const { status, reason } = classifyUpstreamError(err);
     events.emit({
       action: 'upstream.error', severity: 'medium', outcome: 'failure', reason, code: 'UPSTREAM_UNAVAILABLE', status,
@@ -74,12 +74,12 @@ export async function forward(input: ForwardInput): Promise<number> {
   try {
     for await (const chunk of up.body as AsyncIterable<Buffer>) {
       const out = applyFilters(filters, chunk);
-      if (out.length > 0 && !res.write(out)) await drained(res, abort.signal);
+      if (out.length > 0 && !res.write(out)) await drained(res);
     }
     const tail = endFilters(filters);
     res.end(tail.length > 0 ? tail : undefined);
   } catch (err) {
-    if (abort.signal.aborted) return 499;
+    if (abort.aborted) return 499;
     // The upstream died mid-answer. Text that has not passed the filters is dropped, and the
     // connection is cut so the client cannot take a truncated answer for a complete one.
     const { reason } = classifyUpstreamError(err);
@@ -115,7 +115,17 @@ function isEventStream(headers: IncomingHttpHeaders): boolean {
   return typeof ct === 'string' && ct.toLowerCase().startsWith('text/event-stream');
 }
 
-async function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  if (res.destroyed) throw new Error('client gone');
-  await once(res, 'drain', { signal });
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error('client gone'));
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      reject(new Error('client gone'));
+    };
+    res.once('drain', onDrain).once('close', onClose);
+  });
 }

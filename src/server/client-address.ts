@@ -4,8 +4,8 @@ import proxyaddr from 'proxy-addr';
 export type TrustFn = (addr: string, i: number) => boolean;
 
 /** Compiled once per config; an empty list trusts nobody, so X-Forwarded-For is ignored. */
-export function compileTrust(trustedProxies: readonly string[]): TrustFn {
-  return proxyaddr.compile(trustedProxies.length > 0 ? [...trustedProxies] : []);
+export function compileTrust(trustedProxies: readonly string[]): TrustFn | undefined {
+  return trustedProxies.length > 0 ? proxyaddr.compile([...trustedProxies]) : undefined;
 }
 
 export interface ClientAddress {
@@ -17,8 +17,10 @@ export interface ClientAddress {
   forwardedFor: string;
 }
 
-export function resolveClientAddress(req: IncomingMessage, trust: TrustFn): ClientAddress {
+/** `trust` undefined means no trusted proxies: the peer is the client and X-Forwarded-For is ignored. */
+export function resolveClientAddress(req: IncomingMessage, trust: TrustFn | undefined): ClientAddress {
   const peerIp = normalize(req.socket.remoteAddress ?? '');
+  if (!trust) return { clientIp: peerIp, peerIp, forwardedFor: peerIp };
   // proxyaddr.all walks from the socket back through trusted hops and stops at the first
   // untrusted address, so client-invented entries beyond it are discarded.
   const chain = proxyaddr.all(req, trust).map(normalize);

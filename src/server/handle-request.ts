@@ -14,6 +14,7 @@ import { enforceMaxTokens } from '../kinds/max-tokens.js';
 import { checkKindSchema, isJsonKind } from '../kinds/request-schemas.js';
 import type { CompiledRoute, Runtime } from '../gateway/runtime.js';
 import { forward } from '../proxy/forward.js';
+import { RequestAbort } from '../proxy/request-abort.js';
 import { resolveClientAddress } from './client-address.js';
 import { filterQuery } from './query-policy.js';
 import { readBody } from './read-body.js';
@@ -83,7 +84,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDe
   const query = filterQuery(target.query, rc.query);
   if (!query.ok) return refuse(deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), rc.kind);
 
-  const abort = new AbortController();
+  const abort = new RequestAbort();
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
@@ -102,7 +103,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDe
     identity: undefined,
     body: { type: 'none' },
     upstreamHeaders: {},
-    signal: abort.signal,
+    get signal() {
+      return abort.signal;
+    },
     locals: new Map(),
   };
 
@@ -115,7 +118,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDe
   }
 
   // read-body: bounded, complete before anything is forwarded (G-6, G-9).
-  let upstreamBody: Buffer | undefined;
+  let upstreamBody: Buffer | string | undefined;
   if (hasBody || isJsonKind(rc.kind)) {
     const limits = config.server.limits;
     if (isJsonKind(rc.kind)) {
@@ -154,7 +157,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDe
   headers['x-request-id'] = requestId;
   if (ctx.body.type === 'json') {
     // The screened value, re-serialized: the upstream parses exactly what was inspected.
-    upstreamBody = Buffer.from(JSON.stringify(ctx.body.value));
+    upstreamBody = JSON.stringify(ctx.body.value);
     headers['content-type'] = 'application/json';
   } else if (ctx.body.type === 'raw') {
     upstreamBody = ctx.body.bytes;
@@ -162,8 +165,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDe
 
   const status = await forward({ ctx, res, upstream: route.upstream, pipeline, events, headers, body: upstreamBody, abort, target: ctx.path + (query.query !== undefined ? `?${query.query}` : '') });
 
-  // audit
-  events.emit({
+  // audit (skipped entirely when nothing consumes it: no sink, no subscriber)
+  if (events.wants('request.completed')) events.emit({
     action: 'request.completed', severity: 'low', outcome: status < 400 ? 'success' : 'failure', status, requestId, route: rc.name,
     method, path: ctx.path, sourceIp: ctx.clientIp, ...(ctx.identity ? { userId: ctx.identity.subject } : {}),
     details: { durationMs: Math.round((performance.now() - startedAt) * 100) / 100 },
