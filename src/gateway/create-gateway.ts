@@ -57,7 +57,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const inflight = createInflight();
 
   const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined });
-  const server = createDataServer(config, handler);
+  const server = createDataServer(config, handler, events);
   const { host, port } = parseListen(config.server.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

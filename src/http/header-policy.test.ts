@@ -153,6 +153,20 @@ describe('buildUpstreamRequestHeaders', () => {
     ]);
   });
 
+  it('drops allowlisted headers the client nominated in Connection (RFC 9110 §7.6.1)', () => {
+    const reports: Array<[string, DroppedRequestHeaderReason]> = [];
+    const out = buildUpstreamRequestHeaders({
+      rawHeaders: ['Connection', 'keep-alive, X-Foo', 'connection', ' Accept-Language ,', 'x-foo', 'hop', 'Accept-Language', 'de', 'X-Bar', 'kept', 'Accept', '*/*'],
+      forwardAllowlist: new Set([...DEFAULT_FORWARD_REQUEST_HEADERS, 'x-foo', 'x-bar']),
+      onDropped: (name, why) => reports.push([name, why]),
+    });
+    assert.deepEqual(out, { 'x-bar': 'kept', accept: '*/*' });
+    assert.deepEqual(reports, [
+      ['x-foo', 'connection_nominated'],
+      ['accept-language', 'connection_nominated'],
+    ]);
+  });
+
   it('does not fold a Kelvin-sign name onto an allowlisted one', () => {
     const out = buildUpstreamRequestHeaders({
       rawHeaders: ['x-stainless-pac\u212aage-version', '1.0.0'],

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { BulwarkConfig } from '../config/schema.js';
 import { ERROR_CODES, problemType, type ErrorCode } from '../core/errors.js';
+import type { EventBus } from '../events/bus.js';
 
 type Limits = BulwarkConfig['server']['limits'];
 
@@ -24,7 +26,7 @@ export function serverOptions(limits: Limits): http.ServerOptions {
   };
 }
 
-export function createDataServer(config: BulwarkConfig, handler: http.RequestListener): http.Server {
+export function createDataServer(config: BulwarkConfig, handler: http.RequestListener, events: EventBus): http.Server {
   const tls = config.server.tls;
   const opts = serverOptions(config.server.limits);
   const server = tls
@@ -39,9 +41,24 @@ export function createDataServer(config: BulwarkConfig, handler: http.RequestLis
         handler,
       )
     : http.createServer(opts, handler);
-  server.on('clientError', onClientError);
+  const refuse = (socket: Socket, status: number, code: ErrorCode, detail: string, reason: string) => {
+    const requestId = writeRawProblem(socket, status, code, detail);
+    events.emit({
+      action: 'input.invalid', severity: 'medium', outcome: 'failure', reason, code, status, requestId,
+      ...(socket.remoteAddress ? { sourceIp: socket.remoteAddress.replace(/^::ffff:(?=\d)/, '') } : {}),
+    });
+  };
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'HPE_HEADER_OVERFLOW') return refuse(socket, 431, 'INVALID_REQUEST', 'Request headers are too large.', 'header_overflow');
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return refuse(socket, 408, 'REQUEST_TIMEOUT', 'The request did not arrive in time.', 'request_timeout');
+    refuse(socket, 400, 'INVALID_REQUEST', 'The request could not be parsed.', (err.code ?? 'parse_error').toLowerCase());
+  });
   // CONNECT is never tunnelled; Node would otherwise drop the socket without an answer.
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => writeRawProblem(socket, 501, 'INVALID_REQUEST', 'CONNECT is not supported.'));
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => refuse(socket, 501, 'INVALID_REQUEST', 'CONNECT is not supported.', 'connect_not_supported'));
   return server;
 }
 
@@ -52,23 +69,16 @@ export function applyServerLimits(server: http.Server, limits: Limits): void {
   server.keepAliveTimeout = limits.keepAliveTimeout;
 }
 
-function onClientError(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  if (err.code === 'HPE_HEADER_OVERFLOW') return writeRawProblem(socket, 431, 'INVALID_REQUEST', 'Request headers are too large.');
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return writeRawProblem(socket, 408, 'REQUEST_TIMEOUT', 'The request did not arrive in time.');
-  writeRawProblem(socket, 400, 'INVALID_REQUEST', 'The request could not be parsed.');
-}
-
 const REASON: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
 
 /** For errors before Node built a request object: a problem document, then the connection closes. */
-function writeRawProblem(socket: Socket, status: number, code: ErrorCode, detail: string): void {
-  const body = JSON.stringify({ type: problemType(code), title: ERROR_CODES[code].title, status, code, detail });
+function writeRawProblem(socket: Socket, status: number, code: ErrorCode, detail: string): string {
+  const requestId = randomUUID();
+  const body = JSON.stringify({ type: problemType(code), title: ERROR_CODES[code].title, status, code, detail, requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${REASON[status]}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${REASON[status]}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    // The parser state is unknown after an error: nothing more is read from this connection.
+    () => socket.destroy(),
   );
-  socket.destroySoon?.();
+  return requestId;
 }
