@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -40,6 +40,13 @@ describe('reload and shutdown (bulwark start as a process)', () => {
 
       p.child.kill('SIGHUP');
       await p.waitFor(/config reloaded \(SIGHUP\)/);
+
+      // Editors save by renaming a new file over the old one; the watch must survive that.
+      const before = (p.stderr().match(/config reloaded \(file change\)/g) ?? []).length;
+      writeFileSync(`${file}.tmp`, config(mock.url));
+      renameSync(`${file}.tmp`, file);
+      await p.waitFor(new RegExp(`(?:config reloaded \\(file change\\)[\\s\\S]*){${before + 1}}`));
+      assert.equal((await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","input":"x"}' })).status, 404);
     } finally {
       p.child.kill('SIGKILL');
       await p.exited;

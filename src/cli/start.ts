@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { configSchema, type BulwarkConfig } from '../config/schema.js';
 import { findUnenforced } from '../config/unenforced.js';
@@ -39,8 +40,11 @@ async function startFromFile(opts: StartOptions): Promise<void> {
   let watcher: FSWatcher | undefined;
   if (opts.watch) {
     let timer: NodeJS.Timeout | undefined;
-    // Editors save in several writes (or replace the file); wait for the dust to settle.
-    watcher = watch(file, () => {
+    // The directory is watched, not the file: editors often save by renaming a new file over the
+    // old one, which would silently end a watch on the old inode. Saves come in several writes;
+    // wait for them to settle.
+    watcher = watch(dirname(file), (_event, name) => {
+      if (name !== null && name !== basename(file)) return;
       clearTimeout(timer);
       timer = setTimeout(() => void reloadAndSay(gw, 'file change'), 250);
     });
