@@ -103,6 +103,15 @@ const TABLE: readonly Row[] = [
   ['Expect other than 100-continue', req(['Host', 'a', 'Expect', '200-ok']), 'unsupported_expect'],
   ['Expect list', req(['Host', 'a', 'Expect', '100-continue, foo']), 'unsupported_expect'],
   ['empty Expect', req(['Host', 'a', 'Expect', '']), 'unsupported_expect'],
+
+  // Bodies on methods without content (CL.0 desync towards upstreams that ignore them).
+  ['GET with Content-Length 0', req(['Host', 'a', 'Content-Length', '0'], 'GET'), 'ok'],
+  ['HEAD with Content-Length 00', req(['Host', 'a', 'Content-Length', '00'], 'HEAD'), 'ok'],
+  ['DELETE with a body', req(['Host', 'a', 'Content-Length', '5'], 'DELETE'), 'ok'],
+  ['GET with a body', req(['Host', 'a', 'Content-Length', '33'], 'GET'), 'body_not_allowed'],
+  ['HEAD with a body', req(['Host', 'a', 'Content-Length', '1'], 'HEAD'), 'body_not_allowed'],
+  ['TRACE with a body', req(['Host', 'a', 'Content-Length', '1'], 'TRACE'), 'body_not_allowed'],
+  ['chunked GET', req(['Host', 'a', 'Transfer-Encoding', 'chunked'], 'GET'), 'body_not_allowed'],
 ];
 
 describe('checkFraming: table', () => {

@@ -20,7 +20,10 @@ export function serverOptions(limits: Limits): http.ServerOptions {
     // otherwise live up to 30 s past its deadline.
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeout / 4))),
     insecureHTTPParser: false,
-    requireHostHeader: true,
+    // checkFraming answers a missing Host (400 + problem body) itself. Node's own check answers
+    // without calling the handler, so a request pipelined behind that 400 would still be processed
+    // (see the closing-socket guard in handle-request.ts).
+    requireHostHeader: false,
     joinDuplicateHeaders: false,
     noDelay: true,
   };
@@ -51,6 +54,15 @@ export function createDataServer(config: BulwarkConfig, handler: http.RequestLis
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // The parser can fail on bytes that follow a request the handler has already answered (a
+    // refused Transfer-Encoding or an unknown route is answered at headers-complete, then llhttp
+    // fails on the body). A second status line after that answer desynchronizes the client and any
+    // pooling proxy in front: close once the answer is flushed instead (Node's default does the same).
+    const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (inFlight?.headersSent) {
+      socket.destroySoon();
       return;
     }
     if (err.code === 'HPE_HEADER_OVERFLOW') return refuse(socket, 431, 'INVALID_REQUEST', 'Request headers are too large.', 'header_overflow');

@@ -18,7 +18,7 @@ import { RequestAbort } from '../proxy/request-abort.js';
 import { resolveClientAddress } from './client-address.js';
 import { filterQuery } from './query-policy.js';
 import { readBody } from './read-body.js';
-import { sendProblem } from './respond.js';
+import { isClosing, markClosing, sendProblem } from './respond.js';
 
 export interface HandlerDeps {
   runtime(): Runtime;
@@ -32,6 +32,9 @@ export interface HandlerDeps {
 /** The data-path request handler: the fixed phases of docs/lifecycle.md, in order. */
 export function createRequestHandler(deps: HandlerDeps) {
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    // A request pipelined behind an answer that closes the connection is never processed (RFC 9112
+    // §9.6); it gets no answer either: the socket closes once the earlier answer is out.
+    if (isClosing(req.socket)) return;
     const p = handle(req, res, deps).catch(() => {
       // Last resort: anything unexpected refuses (fail closed) without leaking what happened.
       if (!res.headersSent) sendProblem(res, { code: 'INTERNAL_ERROR', detail: 'The gateway could not process this request.', requestId: String(res.getHeader('x-request-id') ?? ''), close: true });
@@ -69,6 +72,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDe
   subject.path = target.path;
 
   if (target.path === config.server.healthPath && (method === 'GET' || method === 'HEAD')) {
+    if (hasBody) markClosing(res);
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(hasBody ? { connection: 'close' } : {}) });
     res.end(method === 'HEAD' ? undefined : '{"status":"ok"}');
     return;

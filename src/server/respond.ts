@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RouteKind } from '../config/schema-route.js';
 import { ERROR_CODES, defaultStatus, problemType, type ErrorCode } from '../core/errors.js';
 import { vendorEnvelope } from '../kinds/error-envelope.js';
@@ -12,6 +13,21 @@ export interface ProblemResponse {
   headers?: Readonly<Record<string, string>> | undefined;
   /** Close the connection after the answer (framing errors, unread bodies). */
   close?: boolean;
+}
+
+/**
+ * Connections answered with `Connection: close`. RFC 9112 §9.6: the server MUST NOT process
+ * further requests on them; a request llhttp already parsed behind that answer (pipelined, or
+ * smuggled behind a framing refusal) is dropped by the request handler.
+ */
+const closingSockets = new WeakSet<Socket>();
+
+export function markClosing(res: ServerResponse): void {
+  closingSockets.add(res.req.socket);
+}
+
+export function isClosing(socket: Socket): boolean {
+  return closingSockets.has(socket);
 }
 
 /** Writes an RFC 9457 problem document (plus the vendor envelope on LLM kinds). Never a stack trace. */
@@ -41,7 +57,10 @@ export function sendProblem(res: ServerResponse, p: ProblemResponse): number {
     'x-request-id': p.requestId,
     ...p.headers,
   };
-  if (p.close) headers.connection = 'close';
+  if (p.close) {
+    headers.connection = 'close';
+    markClosing(res);
+  }
   res.writeHead(status, headers);
   res.end(body);
   return status;
