@@ -1,24 +1,40 @@
-/** In-flight request promises, so shutdown can wait for them (drain). */
-export function createInflight() {
-  const pending = new Set<Promise<unknown>>();
+/** Counts requests in flight, so shutdown can wait for them (drain). A counter, not a set of
+ * promises: this runs on every request and should allocate nothing. */
+export interface Inflight {
+  start(): void;
+  end(): void;
+  readonly size: number;
+  /** Resolves true when nothing is in flight, false when `timeoutMs` passed first. */
+  drain(timeoutMs: number): Promise<boolean>;
+}
+
+export function createInflight(): Inflight {
+  let active = 0;
+  let waiters: Array<() => void> = [];
   return {
-    add(p: Promise<unknown>) {
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
+    start() {
+      active++;
+    },
+    end() {
+      active--;
+      if (active === 0 && waiters.length > 0) {
+        const w = waiters;
+        waiters = [];
+        for (const fn of w) fn();
+      }
     },
     get size() {
-      return pending.size;
+      return active;
     },
-    async drain(timeoutMs: number): Promise<boolean> {
-      if (pending.size === 0) return true;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
+    drain(timeoutMs) {
+      if (active === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
-      const done = Promise.allSettled([...pending]).then(() => true as const);
-      const r = await Promise.race([done, timedOut]);
-      clearTimeout(timer);
-      return r;
     },
   };
 }

@@ -180,17 +180,19 @@ export interface UpstreamRequestHeadersInput {
 export function buildUpstreamRequestHeaders(input: UpstreamRequestHeadersInput): Record<string, string> {
   const { rawHeaders, forwardAllowlist, onDropped } = input;
   const nominated = nominatedInRawConnection(rawHeaders);
-  const out = new Map<string, string>();
+  // Plain assignment, no Map: this runs on every request. `__proto__` is a valid token, so it is
+  // skipped by name: assigning it would address the prototype, not a header.
+  const out: Record<string, string> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const lower = asciiLower(rawHeaders[i] ?? '');
+    if (!forwardAllowlist.has(lower) || lower === '__proto__') continue;
     const value = rawHeaders[i + 1] ?? '';
-    if (!forwardAllowlist.has(lower)) continue;
     // Re-checked here because an allowlist can be built by hand, bypassing compileForwardAllowlist.
     if (isNeverForwarded(lower)) {
       onDropped?.(lower, 'never_forward');
       continue;
     }
-    if (nominated.has(lower)) {
+    if (nominated !== undefined && nominated.has(lower)) {
       onDropped?.(lower, 'connection_nominated');
       continue;
     }
@@ -198,24 +200,30 @@ export function buildUpstreamRequestHeaders(input: UpstreamRequestHeadersInput):
       onDropped?.(lower, 'invalid_value');
       continue;
     }
-    if (out.has(lower)) {
+    if (out[lower] !== undefined) {
       onDropped?.(lower, 'duplicate');
       continue;
     }
-    out.set(lower, value);
+    out[lower] = value;
   }
-  // fromEntries defines own properties, so a `__proto__` header cannot touch the prototype.
-  return Object.fromEntries(out);
+  return out;
 }
 
-/** Names listed in any `Connection` line of a raw header list, ASCII lower-cased. */
-function nominatedInRawConnection(rawHeaders: readonly string[]): Set<string> {
-  const named = new Set<string>();
+/**
+ * Names listed in any `Connection` line of a raw header list, ASCII lower-cased; undefined when
+ * there are none beyond keep-alive/close (the common case, so no Set is built per request).
+ */
+function nominatedInRawConnection(rawHeaders: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (asciiLower(rawHeaders[i] ?? '') !== 'connection') continue;
-    for (const token of (rawHeaders[i + 1] ?? '').split(',')) {
-      const t = asciiLower(token.replace(/^[ \t]+|[ \t]+$/g, ''));
-      if (t !== '') named.add(t);
+    const name = rawHeaders[i] ?? '';
+    if (name.length !== 10 || asciiLower(name) !== 'connection') continue;
+    const value = rawHeaders[i + 1] ?? '';
+    const lowered = asciiLower(value);
+    if (lowered === 'keep-alive' || lowered === 'close') continue;
+    for (const token of lowered.split(',')) {
+      const t = token.replace(/^[ \t]+|[ \t]+$/g, '');
+      if (t !== '') (named ??= new Set()).add(t);
     }
   }
   return named;
@@ -269,14 +277,18 @@ const COOKIE_SETTERS = new Set(['set-cookie', 'set-cookie2']);
 export const NEVER_FORWARD_RESPONSE_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP_NAMES, ...COOKIE_SETTERS]);
 
 /** Names listed in the upstream's Connection header are hop-by-hop for this hop (RFC 9110 §7.6.1). */
-function connectionNominated(headers: Record<string, string | string[] | undefined>): Set<string> {
-  const named = new Set<string>();
-  for (const [name, value] of Object.entries(headers)) {
-    if (asciiLower(name) !== 'connection' || value === undefined) continue;
+function connectionNominated(headers: Record<string, string | string[] | undefined>): Set<string> | undefined {
+  let named: Set<string> | undefined;
+  for (const name in headers) {
+    if (name.length !== 10 || asciiLower(name) !== 'connection') continue;
+    const value = headers[name];
+    if (value === undefined) continue;
     for (const line of Array.isArray(value) ? value : [value]) {
-      for (const token of line.split(',')) {
-        const t = asciiLower(token.replace(/^[ \t]+|[ \t]+$/g, ''));
-        if (t !== '') named.add(t);
+      const lowered = asciiLower(line);
+      if (lowered === 'keep-alive' || lowered === 'close') continue;
+      for (const token of lowered.split(',')) {
+        const t = token.replace(/^[ \t]+|[ \t]+$/g, '');
+        if (t !== '') (named ??= new Set()).add(t);
       }
     }
   }
@@ -292,22 +304,25 @@ export function filterResponseHeaders(
   allow: ReadonlySet<string>,
 ): Record<string, string | string[]> {
   const nominated = connectionNominated(headers);
-  const out = new Map<string, string | string[]>();
-  for (const [name, value] of Object.entries(headers)) {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = asciiLower(name);
-    if (COOKIE_SETTERS.has(lower) || HOP_BY_HOP.has(lower) || nominated.has(lower)) continue;
-    if (!allow.has(lower) || !TOKEN.test(lower)) continue;
-    const values = Array.isArray(value) ? value : [value];
+    if (!allow.has(lower) || lower === '__proto__' || COOKIE_SETTERS.has(lower) || HOP_BY_HOP.has(lower)) continue;
+    if (nominated !== undefined && nominated.has(lower)) continue;
+    if (!TOKEN.test(lower)) continue;
     // One bad line drops the whole header: forwarding the rest would change its meaning.
-    if (values.length === 0 || values.some((v) => BAD_VALUE_CHAR.test(v))) continue;
-    const previous = out.get(lower);
+    if (typeof value === 'string') {
+      if (BAD_VALUE_CHAR.test(value)) continue;
+    } else if (value.length === 0 || value.some((v) => BAD_VALUE_CHAR.test(v))) continue;
+    const previous = out[lower];
     if (previous === undefined) {
-      out.set(lower, Array.isArray(value) ? [...values] : value);
+      out[lower] = typeof value === 'string' ? value : [...value];
     } else {
       // Two spellings of one name in a plain object: keep both lines rather than pick one.
-      out.set(lower, [...(Array.isArray(previous) ? previous : [previous]), ...values]);
+      out[lower] = [...(Array.isArray(previous) ? previous : [previous]), ...(Array.isArray(value) ? value : [value])];
     }
   }
-  return Object.fromEntries(out);
+  return out;
 }

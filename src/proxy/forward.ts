@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { RequestContext } from '../core/context.js';
 import type { RoutePipeline } from '../core/pipeline.js';
@@ -72,16 +73,12 @@ export async function forward(input: ForwardInput): Promise<number> {
   res.writeHead(up.statusCode, outHeaders);
 
   try {
-    for await (const chunk of up.body as AsyncIterable<Buffer>) {
-      const out = applyFilters(filters, chunk);
-      if (out.length > 0 && !res.write(out)) await drained(res);
-    }
-    const tail = endFilters(filters);
-    res.end(tail.length > 0 ? tail : undefined);
+    await pump(up.body, res, filters);
   } catch (err) {
     if (abort.aborted) return 499;
-    // The upstream died mid-answer. Text that has not passed the filters is dropped, and the
-    // connection is cut so the client cannot take a truncated answer for a complete one.
+    // The upstream died mid-answer (or a filter refused to go on). Text that has not passed the
+    // filters is dropped, and the connection is cut so the client cannot take a truncated answer
+    // for a complete one.
     const { reason } = classifyUpstreamError(err);
     events.emit({
       action: 'upstream.error', severity: 'medium', outcome: 'failure', reason, code: 'UPSTREAM_UNAVAILABLE', status: up.statusCode,
@@ -92,6 +89,50 @@ export async function forward(input: ForwardInput): Promise<number> {
     up.body.destroy();
   }
   return up.statusCode;
+}
+
+/**
+ * Moves the upstream body to the client through the filters, pausing the upstream while the
+ * client's socket is full (backpressure). Event-based rather than `for await`: the async
+ * iterator costs an allocation-heavy wrapper per response on the hot path.
+ */
+function pump(body: Readable, res: ServerResponse, filters: readonly ResponseFilter[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const done = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose);
+      res.off('drain', onDrain).off('close', onResClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      let out: Buffer;
+      try {
+        out = filters.length === 0 ? chunk : applyFilters(filters, chunk);
+      } catch (err) {
+        done(err);
+        return;
+      }
+      if (out.length > 0 && !res.write(out)) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const onEnd = () => {
+      try {
+        const tail = filters.length === 0 ? undefined : endFilters(filters);
+        res.end(tail !== undefined && tail.length > 0 ? tail : undefined);
+        done();
+      } catch (err) {
+        done(err);
+      }
+    };
+    // 'close' without 'end' means the upstream connection broke mid-answer.
+    const onClose = () => done(new Error('upstream closed early'));
+    const onResClose = () => done(new Error('client gone'));
+    body.on('data', onData).on('end', onEnd).on('error', done).on('close', onClose);
+    res.on('drain', onDrain).on('close', onResClose);
+  });
 }
 
 function applyFilters(filters: readonly ResponseFilter[], chunk: Buffer): Buffer {
