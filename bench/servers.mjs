@@ -1,0 +1,76 @@
+// Child processes for the benchmark: one role each, so the gateway, the baseline proxy and the
+// upstream never share an event loop. Prints `PORT <n>` when listening.
+// Plain JavaScript on purpose: a TypeScript loader (tsx) rewrites closures with name helpers, which
+// would tax both proxies and hide the difference being measured. The gateway is the built dist/.
+import http from 'node:http';
+import { Pool } from 'undici';
+import { configSchema, createGateway } from '../dist/index.js';
+
+const [role, upstreamUrl] = process.argv.slice(2);
+
+const ANSWER = JSON.stringify({
+  id: 'chatcmpl-bench', object: 'chat.completion', created: 0, model: 'bench',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(900) }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 10, completion_tokens: 200, total_tokens: 210 },
+});
+const SSE_EVENTS = 20;
+
+function listen(server) {
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${server.address().port}\n`));
+}
+
+if (role === 'upstream') {
+  listen(
+    http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        if (Buffer.concat(chunks).includes('"stream":true')) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          for (let i = 0; i < SSE_EVENTS; i++) res.write(`data: {"choices":[{"delta":{"content":"token${i} "}}]}\n\n`);
+          res.end('data: [DONE]\n\n');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(ANSWER) });
+        res.end(ANSWER);
+      });
+    }),
+  );
+} else if (role === 'baseline') {
+  // The minimal proxy a gateway is measured against: node:http in, undici out, no checks at all.
+  const url = new URL(upstreamUrl);
+  const pool = new Pool(url.origin, { connections: 128, pipelining: 1 });
+  listen(
+    http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', async () => {
+        try {
+          const up = await pool.request({ path: req.url ?? '/', method: req.method, headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
+          res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? '') });
+          for await (const c of up.body) res.write(c);
+          res.end();
+        } catch {
+          res.writeHead(502).end();
+        }
+      });
+    }),
+  );
+} else if (role === 'gateway') {
+  const config = configSchema.parse({
+    version: 1,
+    server: { listen: '127.0.0.1:0' },
+    upstreams: { llm: { url: upstreamUrl } },
+    routes: [{ name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat' }],
+    events: { sinks: [] },
+  });
+  const gw = await createGateway({ config });
+  process.stdout.write(`PORT ${new URL(gw.url).port}\n`);
+} else {
+  process.stderr.write('usage: servers.mjs upstream | baseline URL | gateway URL\n');
+  process.exit(2);
+}
+
+// Profilers (--cpu-prof) write their output on a normal exit.
+process.on('SIGTERM', () => process.exit(0));
