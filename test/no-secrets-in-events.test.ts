@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { chatBody, startFixture } from './helpers/fixture.js';
-import { startFixtureWithUpstream } from './helpers/fixture-with-upstream.js';
+
 
 // Credentials a client sends, and the provider key the config injects, never appear in events.
 it('no credential, provider key or query string ends up in a security event', async () => {
-  const f = await startFixtureWithUpstream((url) => ({ upstreams: { llm: { url, headers: { authorization: 'Bearer sk-provider-SECRET-0001' } } } }));
+  const f = await startFixture((url) => ({ upstreams: { llm: { url, headers: { authorization: 'Bearer sk-provider-SECRET-0001' } } } }));
   try {
     const secrets = ['sk-client-SECRET-0002', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.SECRETSIG0003', 'SECRET-KEY-0004'];
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${secrets[1]}`, 'x-api-key': secrets[2] as string };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RecordedRequest } from '../src/demo/mock-llm.js';
 import { chatBody, startFixture, type Fixture } from './helpers/fixture.js';
-import { startFixtureWithUpstream } from './helpers/fixture-with-upstream.js';
+
 import { rawRequest } from './helpers/raw-http.js';
 import { JSON_HEADERS, nodeRequest, reachedSince } from './helpers/node-request.js';
 
@@ -95,7 +95,7 @@ function rawChat(port: number, headerLines: Array<[string, string]>, body = chat
 describe('G-3.4 request headers the upstream never receives', () => {
   let f: Fixture;
   before(async () => {
-    f = await startFixtureWithUpstream((url) => ({
+    f = await startFixture((url) => ({
       upstreams: { llm: { url, headers: { authorization: PROVIDER_KEY, 'x-provider-org': 'org-provider' }, forwardHeaders: ['x-foo', 'x-trace-tag'] } },
     }));
   });
@@ -261,7 +261,7 @@ describe('G-3.4 X-Forwarded-For', () => {
 describe('configured upstream headers and response headers', () => {
   let f: Fixture;
   before(async () => {
-    f = await startFixtureWithUpstream((url) => ({
+    f = await startFixture((url) => ({
       upstreams: { llm: { url, headers: { authorization: PROVIDER_KEY, 'X-Provider-Org': 'org-provider-42' } } },
     }));
   });

@@ -26,48 +26,31 @@ export function parseSize(input: string | number): number | undefined {
   return Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1));
 }
 
+/** A field written as a number or a string with a unit, parsed once to a number with bounds. */
+function unitField(parse: (v: string | number) => number | undefined, expected: string, unit: string, opts: { min?: number; max?: number }) {
+  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = parse(v);
+    const problem =
+      n === undefined ? `expected ${expected} (got ${JSON.stringify(v).slice(0, 40)})`
+      : opts.min !== undefined && n < opts.min ? `must be at least ${opts.min} ${unit}`
+      : opts.max !== undefined && n > opts.max ? `must be at most ${opts.max} ${unit}`
+      : undefined;
+    if (problem !== undefined || n === undefined) {
+      ctx.addIssue({ code: 'custom', message: problem ?? 'invalid' });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 /** A duration field: `"60s"`, `"1m"`, `"500ms"`, or a number of milliseconds. Output: ms. */
 export function duration(opts: { min?: number; max?: number } = {}) {
-  return z
-    .union([z.number(), z.string()])
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "30s", "1m", "1h" (got ${JSON.stringify(v).slice(0, 40)})` });
-        return z.NEVER;
-      }
-      if (opts.min !== undefined && ms < opts.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min} ms` });
-        return z.NEVER;
-      }
-      if (opts.max !== undefined && ms > opts.max) {
-        ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max} ms` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+  return unitField(parseDuration, 'a duration such as "500ms", "30s", "1m", "1h"', 'ms', opts);
 }
 
 /** A size field: `"1mb"`, `"16kb"`, or a number of bytes. Output: bytes. */
 export function size(opts: { min?: number; max?: number } = {}) {
-  return z
-    .union([z.number(), z.string()])
-    .transform((v, ctx) => {
-      const bytes = parseSize(v);
-      if (bytes === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a size such as "16kb" or "1mb" (got ${JSON.stringify(v).slice(0, 40)})` });
-        return z.NEVER;
-      }
-      if (opts.min !== undefined && bytes < opts.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min} bytes` });
-        return z.NEVER;
-      }
-      if (opts.max !== undefined && bytes > opts.max) {
-        ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max} bytes` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+  return unitField(parseSize, 'a size such as "16kb" or "1mb"', 'bytes', opts);
 }
 
 /** `host:port` or `[v6]:port` or `:port`. */

@@ -218,13 +218,18 @@ function nominatedInRawConnection(rawHeaders: readonly string[]): Set<string> | 
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     if (name.length !== 10 || asciiLower(name) !== 'connection') continue;
-    const value = rawHeaders[i + 1] ?? '';
-    const lowered = asciiLower(value);
-    if (lowered === 'keep-alive' || lowered === 'close') continue;
-    for (const token of lowered.split(',')) {
-      const t = token.replace(/^[ \t]+|[ \t]+$/g, '');
-      if (t !== '') (named ??= new Set()).add(t);
-    }
+    named = addConnectionTokens(rawHeaders[i + 1] ?? '', named);
+  }
+  return named;
+}
+
+/** Adds the names a Connection value nominates; keep-alive/close alone nominate nothing worth a Set. */
+function addConnectionTokens(value: string, named: Set<string> | undefined): Set<string> | undefined {
+  const lowered = asciiLower(value);
+  if (lowered === 'keep-alive' || lowered === 'close') return named;
+  for (const token of lowered.split(',')) {
+    const t = token.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (t !== '') (named ??= new Set()).add(t);
   }
   return named;
 }
@@ -283,14 +288,7 @@ function connectionNominated(headers: Record<string, string | string[] | undefin
     if (name.length !== 10 || asciiLower(name) !== 'connection') continue;
     const value = headers[name];
     if (value === undefined) continue;
-    for (const line of Array.isArray(value) ? value : [value]) {
-      const lowered = asciiLower(line);
-      if (lowered === 'keep-alive' || lowered === 'close') continue;
-      for (const token of lowered.split(',')) {
-        const t = token.replace(/^[ \t]+|[ \t]+$/g, '');
-        if (t !== '') (named ??= new Set()).add(t);
-      }
-    }
+    for (const line of Array.isArray(value) ? value : [value]) named = addConnectionTokens(line, named);
   }
   return named;
 }

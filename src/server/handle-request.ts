@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { checkJsonContentType, decodeJsonBody } from '../body/index.js';
 import type { RouteKind } from '../config/schema-route.js';
-import { emitRefusal } from '../core/refusal-event.js';
+import { emitRefusal, type RefusalSubject } from '../core/refusal-event.js';
 import { deny, type Deny } from '../core/verdict.js';
 import type { EventBus } from '../events/bus.js';
 import type { CompiledRoute, Runtime } from '../gateway/runtime.js';
@@ -31,15 +31,9 @@ export interface HandlerDeps {
 }
 
 /** What a refusal needs to know about the request (for its response and its event). */
-interface Refusal {
+interface Refusal extends RefusalSubject {
   res: ServerResponse;
   events: EventBus;
-  requestId: string;
-  method: string;
-  path: string;
-  sourceIp: string;
-  route?: string | undefined;
-  userId?: string | undefined;
 }
 
 function refuse(r: Refusal, v: Deny, kind: RouteKind | undefined, close: boolean): void {

@@ -18,34 +18,46 @@ type RoutesInput = NonNullable<BulwarkConfigInput['routes']>;
 
 export const CHAT_ROUTE: RoutesInput[number] = { name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat' };
 
-/** A real gateway on port 0 in front of a recording mock upstream. */
-export async function startFixture(overrides: Partial<BulwarkConfigInput> = {}, mockOptions: MockLlmOptions = {}, stages?: readonly StageDefinition[]): Promise<Fixture> {
+/**
+ * A real gateway on port 0 in front of a recording mock upstream. `overrides` may be a function of
+ * the mock's URL, so a test can configure the upstream itself (injected headers, forwardHeaders).
+ */
+export async function startFixture(
+  overrides: Partial<BulwarkConfigInput> | ((mockUrl: string) => Partial<BulwarkConfigInput>) = {},
+  mockOptions: MockLlmOptions = {},
+  stages?: readonly StageDefinition[],
+): Promise<Fixture> {
   const mock = await startMockLlm(mockOptions);
-  const input: BulwarkConfigInput = {
-    version: 1,
-    upstreams: { llm: { url: mock.url } },
-    routes: [CHAT_ROUTE, { name: 'models', match: { methods: ['GET'], path: '/v1/models' } }],
-    events: { sinks: [] },
-    ...overrides,
-    server: { listen: '127.0.0.1:0', ...overrides.server },
-  };
-  const config = configSchema.parse(input);
-  const bus = createEventBus();
-  const events: SecurityEvent[] = [];
-  bus.subscribe((e) => events.push(e));
-  const gw = await createGateway({ config, events: bus, ...(stages ? { stages } : {}) });
-  const port = Number(new URL(gw.url).port);
-  return {
-    gw,
-    mock,
-    url: gw.url,
-    port,
-    events,
-    async close() {
-      await gw.close();
-      await mock.close();
-    },
-  };
+  try {
+    const o = typeof overrides === 'function' ? overrides(mock.url) : overrides;
+    const input: BulwarkConfigInput = {
+      version: 1,
+      upstreams: { llm: { url: mock.url } },
+      routes: [CHAT_ROUTE, { name: 'models', match: { methods: ['GET'], path: '/v1/models' } }],
+      events: { sinks: [] },
+      ...o,
+      server: { listen: '127.0.0.1:0', ...o.server },
+    };
+    const config = configSchema.parse(input);
+    const bus = createEventBus();
+    const events: SecurityEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const gw = await createGateway({ config, events: bus, ...(stages ? { stages } : {}) });
+    return {
+      gw,
+      mock,
+      url: gw.url,
+      port: Number(new URL(gw.url).port),
+      events,
+      async close() {
+        await gw.close();
+        await mock.close();
+      },
+    };
+  } catch (err) {
+    await mock.close();
+    throw err;
+  }
 }
 
 export function chatBody(extra: Record<string, unknown> = {}): string {
