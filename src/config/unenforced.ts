@@ -21,6 +21,7 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
   need('auth', 'auth.mtls', config.auth.mtls);
   need('auth', 'auth.tokenEndpoint', config.auth.tokenEndpoint);
   need('admin', 'admin', config.admin);
+  need('redis-store', 'state.store', config.state.store === 'redis' ? 'redis' : undefined);
   need('inventory', 'inventory', config.inventory);
   need('alerts', 'events.alerts', config.events.alerts.length > 0 ? config.events.alerts : undefined);
   config.events.sinks.forEach((s, i) => {
