@@ -41,14 +41,19 @@ describe('bulwark CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /warning: server\.listen: plain HTTP on 0\.0\.0\.0/);
     assert.match(r.stdout, /warning: routes\[1\] \(models\): kind passthrough/);
+    assert.match(r.stdout, /warning: routes\[0\] \(chat\): no auth: anyone who reaches the gateway can call it/);
     assert.match(r.stdout, /ok: .* is valid \(2 routes/);
   });
 
-  it('check: settings this version does not enforce are listed, and start refuses them', () => {
+  it('check: settings this version does not enforce are errors, routes marks them, and start refuses them', () => {
     const file = write('unenforced.yaml', GOOD.replace('    input: { maxTokens: 512 }', '    input: { maxTokens: 512 }\n    rateLimit: [{ by: ip, requests: 5, per: 1m }]'));
     const check = runCli(['check', '-c', file]);
-    assert.equal(check.status, 0);
-    assert.match(check.stdout, /routes\[0\]\.rateLimit: not enforced by this version/);
+    assert.equal(check.status, 1);
+    assert.match(check.stdout, /error: routes\[0\]\.rateLimit: not enforced by this version/);
+    assert.match(check.stdout, /invalid: .* has 1 error/);
+    const routes = JSON.parse(runCli(['routes', '-c', file, '--json']).stdout) as Array<{ unenforced: string[] }>;
+    assert.deepEqual(routes[0]?.unenforced, ['rateLimit']);
+    assert.match(runCli(['routes', '-c', file]).stdout, /NOT ENFORCED[\s\S]*rateLimit/);
     const start = runCli(['start', '-c', file, '--no-watch']);
     assert.equal(start.status, 1);
     assert.match(start.stderr, /refusing to start[\s\S]*routes\[0\]\.rateLimit \(rate-limit\)/);
@@ -57,7 +62,7 @@ describe('bulwark CLI', () => {
   it('check: a missing file is a clear error', () => {
     const r = runCli(['check', '-c', join(dir, 'nope.yaml')]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /nope\.yaml:0:0 cannot read config file \(ENOENT\)/);
+    assert.match(r.stderr, /nope\.yaml: cannot read config file \(ENOENT\)/);
   });
 
   it('routes: the attack surface as a table and as JSON', () => {
@@ -65,11 +70,17 @@ describe('bulwark CLI', () => {
     const table = runCli(['routes', '-c', file]);
     assert.equal(table.status, 0);
     assert.match(table.stdout, /^ROUTE\s+METHODS\s+PATH/m);
-    assert.match(table.stdout, /chat\s+POST\s+\/v1\/chat\/completions\s+openai-chat\s+enforce\s+llm\s+none/);
+    assert.match(table.stdout, /chat\s+POST\s+\/v1\/chat\/completions\s+openai-chat\s+enforce\s+llm\s+none \(open\)/);
     const json = runCli(['routes', '-c', file, '--json']);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; path: string; input: string[] }>;
     assert.deepEqual(rows.map((r) => r.path), ['/v1/chat/completions', '/v1/models']);
     assert.ok(rows[0]?.input.includes('max_tokens<=512'));
+  });
+
+  it('start: --port is refused without --demo', () => {
+    const r = runCli(['start', '-c', write('port.yaml', GOOD), '--port', '9999']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--port is for --demo/);
   });
 
   it('every command has --help with an example', () => {

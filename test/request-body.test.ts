@@ -437,3 +437,19 @@ describe('G-6.5 clamping (input.clampTokens: true)', () => {
     }
   });
 });
+
+describe('Expect: 100-continue', () => {
+  test('an oversized declared body is refused with 413 without a 100 Continue; an acceptable one gets 100 first', async () => {
+    const f = await startFixture({ server: { limits: { bodyBytes: '1kb' } } });
+    try {
+      const big = await rawRequest(f.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n', { timeoutMs: 1500 });
+      assert.equal(big.status, 413);
+      assert.doesNotMatch(big.text, /100 Continue/);
+      const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+      const ok = await rawRequest(f.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n${body}`, { timeoutMs: 1500, waitForClose: false });
+      assert.match(ok.text, /^HTTP\/1\.1 100 Continue/);
+    } finally {
+      await f.close();
+    }
+  });
+});

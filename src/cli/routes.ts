@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { BulwarkConfig } from '../config/schema.js';
 import type { RouteConfig } from '../config/schema-route.js';
+import { findUnenforced } from '../config/unenforced.js';
+import { availableFeatures } from '../gateway/features.js';
 import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
 
 /** One row of the attack-surface inventory. */
@@ -16,11 +18,14 @@ export interface RouteSurface {
   limits: string[];
   input: string[];
   output: string[];
+  /** Settings of this route that this version does not enforce (start refuses them). */
+  unenforced: string[];
 }
 
 export function describeRoutes(config: BulwarkConfig): RouteSurface[] {
   const only = Object.keys(config.upstreams).length === 1 ? Object.keys(config.upstreams)[0] : undefined;
-  return config.routes.map((r) => ({
+  const missing = findUnenforced(config, availableFeatures());
+  return config.routes.map((r, i) => ({
     name: r.name,
     methods: r.match.methods,
     path: r.match.path,
@@ -32,11 +37,12 @@ export function describeRoutes(config: BulwarkConfig): RouteSurface[] {
     limits: (r.rateLimit ?? []).map((l) => (l.concurrent !== undefined ? `${l.by}: ${l.concurrent} concurrent` : `${l.by}: ${l.requests ?? l.tokens} ${l.tokens !== undefined ? 'tokens' : 'req'}/${formatMs(l.per ?? 0)}`)),
     input: describeInput(r),
     output: r.output ? [...(r.output.redact ?? []).map((c) => `redact ${c}`), ...(r.output.canary ? [`canary ${r.output.canary}`] : []), ...(r.output.watermark ? ['watermark'] : [])] : [],
+    unenforced: missing.filter((m) => m.path.startsWith(`routes[${i}].`)).map((m) => m.path.slice(`routes[${i}].`.length)),
   }));
 }
 
 function describeAuth(r: RouteConfig): string {
-  if (!r.auth) return 'none';
+  if (!r.auth) return 'none (open)';
   if (r.auth.public) return 'public';
   if (r.auth.all) return r.auth.all.join('+');
   return r.auth.any?.join('|') ?? 'any';
@@ -60,8 +66,8 @@ function formatMs(ms: number): string {
 }
 
 export function formatRouteTable(rows: readonly RouteSurface[]): string {
-  const header = ['ROUTE', 'METHODS', 'PATH', 'KIND', 'MODE', 'UPSTREAM', 'AUTH', 'ROLES', 'LIMITS', 'INPUT', 'OUTPUT'];
-  const cells = rows.map((r) => [r.name, r.methods.join(','), r.path, r.kind, r.mode, r.upstream, r.auth, r.roles.join(',') || '-', r.limits.join('; ') || '-', r.input.join('; ') || '-', r.output.join('; ') || '-']);
+  const header = ['ROUTE', 'METHODS', 'PATH', 'KIND', 'MODE', 'UPSTREAM', 'AUTH', 'ROLES', 'LIMITS', 'INPUT', 'OUTPUT', 'NOT ENFORCED'];
+  const cells = rows.map((r) => [r.name, r.methods.join(','), r.path, r.kind, r.mode, r.upstream, r.auth, r.roles.join(',') || '-', r.limits.join('; ') || '-', r.input.join('; ') || '-', r.output.join('; ') || '-', r.unenforced.join(', ') || '-']);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: readonly string[]) => c.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(header), ...cells.map(line)].join('\n') + '\n';

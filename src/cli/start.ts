@@ -28,6 +28,7 @@ export function registerStart(program: Command): void {
     .addHelpText('after', '\nExamples:\n  bulwark start --demo\n  bulwark start -c bulwark.yaml')
     .action(async (opts: StartOptions) => {
       if (opts.demo) await startDemo(opts);
+      else if (opts.port !== undefined) throw new Error('--port is for --demo; set server.listen in the config file');
       else await startFromFile(opts);
     });
 }
@@ -57,8 +58,19 @@ async function startFromFile(opts: StartOptions): Promise<void> {
 }
 
 async function reloadAndSay(gw: Gateway, why: string): Promise<void> {
+  const before = gw.runtime().config;
   const ok = await gw.reload();
-  process.stderr.write(ok ? `bulwark: config reloaded (${why})\n` : `bulwark: config rejected (${why}); still serving the previous config (see the config.rejected event)\n`);
+  if (!ok) {
+    process.stderr.write(`bulwark: config rejected (${why}); still serving the previous config (see the config.rejected event)\n`);
+    return;
+  }
+  const after = gw.runtime().config;
+  const restart = [
+    before.server.listen !== after.server.listen ? 'server.listen' : '',
+    JSON.stringify(before.server.tls) !== JSON.stringify(after.server.tls) ? 'server.tls' : '',
+    before.state.store !== after.state.store ? 'state.store' : '',
+  ].filter(Boolean);
+  process.stderr.write(`bulwark: config reloaded (${why})${restart.length ? `; changes to ${restart.join(', ')} take effect after a restart` : ''}\n`);
 }
 
 function refuseUnenforced(config: BulwarkConfig): void {

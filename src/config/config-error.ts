@@ -18,7 +18,9 @@ export class ConfigError extends Error {
 }
 
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.file}:${i.line}:${i.column} ${i.path ? i.path + ': ' : ''}${i.message}`;
+  // Line 0 means the problem is the file itself (unreadable), not a place in it.
+  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : `${i.file}:`;
+  return `${where} ${i.path ? i.path + ': ' : ''}${i.message}`;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

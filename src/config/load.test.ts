@@ -177,6 +177,12 @@ routes:
     assert.match(redos[0]?.message ?? '', /ReDoS/);
   });
 
+  it('refuses a duration without a unit (60 would silently mean 60 ms)', () => {
+    const issues = issuesOf(`${BASE}    timeout: 60\n`);
+    assert.equal(issues[0]?.path, 'upstreams.llm.timeout');
+    assert.match(issues[0]?.message ?? '', /with a unit/);
+  });
+
   it('refuses algorithm "none" (it is not in the schema at all)', () => {
     const issues = issuesOf(`${BASE}auth:\n  jwt:\n    - { issuer: i, audience: a, algorithms: [none] }\n`);
     assert.equal(issues[0]?.path, 'auth.jwt[0].algorithms[0]');

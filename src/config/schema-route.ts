@@ -30,7 +30,7 @@ const auth = z.strictObject({
   all: z.array(authMethod).min(1).optional().describe('Credentials all required (e.g. [mtls, jwt]).'),
   roles: z.array(z.string().min(1)).optional().describe('Roles admitted (exact, case-sensitive).'),
   scopes: z.array(z.string().min(1)).optional().describe('OAuth scopes required (from scope/scp).'),
-  public: z.boolean().prefault(false).describe('true: no credential is required on this route.'),
+  public: z.boolean().prefault(false).describe('true: say that the route is meant to be open (a route without `auth` is open too, and `bulwark check` warns about it).'),
 });
 
 const rateLimitBy = z.union([z.enum(['identity', 'ip', 'apiKey', 'route']), z.string().regex(/^header:[a-z0-9-]+$/, 'header:<lowercase-name>')]);

@@ -21,12 +21,12 @@ const limits = z.strictObject({
   headerCount: z.number().int().min(8).max(1000).prefault(100).describe('Most header lines in a request (431 above).'),
   jsonDepth: z.number().int().min(1).max(1000).prefault(32).describe('Deepest JSON nesting accepted in a body.'),
   requestTimeout: duration({ min: 100 }).prefault('60s').describe('Whole request (head and body) must arrive within this; else 408 and close.'),
-  headersTimeout: duration({ min: 100 }).prefault('10s').describe('Request head must arrive within this; else the connection is closed.'),
+  headersTimeout: duration({ min: 100 }).prefault('10s').describe('Request head must arrive within this; else 408 and close (a silent connection is just closed).'),
   keepAliveTimeout: duration({ min: 100 }).prefault('5s').describe('Idle keep-alive connections are closed after this.'),
 });
 
 const server = z.strictObject({
-  listen: listenAddress.prefault('127.0.0.1:8080').describe('Data-port address, host:port.'),
+  listen: listenAddress.prefault('127.0.0.1:8080').describe('Data-port address, host:port. Changing it on reload needs a restart.'),
   tls: serverTls.optional().describe('Omit for plain HTTP.'),
   trustedProxies: z.array(z.string()).prefault([]).describe('Peers (CIDR) whose X-Forwarded-For is believed.'),
   limits: limits.prefault({}),

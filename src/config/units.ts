@@ -43,9 +43,12 @@ function unitField(parse: (v: string | number) => number | undefined, expected: 
   });
 }
 
-/** A duration field: `"60s"`, `"1m"`, `"500ms"`, or a number of milliseconds. Output: ms. */
+/**
+ * A duration field: `"60s"`, `"1m"`, `"500ms"`. Output: ms. A bare number is refused: `timeout: 60`
+ * reads as a minute to a person and as 60 ms to a parser, and that gap is a production outage.
+ */
 export function duration(opts: { min?: number; max?: number } = {}) {
-  return unitField(parseDuration, 'a duration such as "500ms", "30s", "1m", "1h"', 'ms', opts);
+  return unitField((v) => (typeof v === 'number' ? undefined : parseDuration(v)), 'a duration with a unit, such as "500ms", "30s", "1m", "1h"', 'ms', opts);
 }
 
 /** A size field: `"1mb"`, `"16kb"`, or a number of bytes. Output: bytes. */

@@ -15,6 +15,6 @@ export function demoConfig(upstreamUrl: string, listen: string): BulwarkConfigIn
       { name: 'messages', match: { methods: ['POST'], path: '/v1/messages' }, kind: 'anthropic-messages', input: { maxTokens: 1024 } },
       { name: 'models', match: { methods: ['GET'], path: '/v1/models' }, kind: 'passthrough' },
     ],
-    events: { sinks: [{ type: 'stdout', minSeverity: 'medium' }, { type: 'file', path: '.bulwark/demo-events.jsonl' }] },
+    events: { sinks: [{ type: 'stdout' }, { type: 'file', path: '.bulwark/demo-events.jsonl' }] },
   };
 }

@@ -24,7 +24,7 @@ export interface MockLlmOptions {
   host?: string;
   /** Gap between SSE events, ms (default 25). */
   sseDelayMs?: number;
-  /** How many SSE content events to send (default 8). */
+  /** SSE content events to send: the answer's words, cycled to reach this many (default: one per word). */
   sseEvents?: number;
 }
 
@@ -36,7 +36,7 @@ export interface MockLlmOptions {
 export async function startMockLlm(options: MockLlmOptions = {}): Promise<MockLlm> {
   const requests: RecordedRequest[] = [];
   const sseDelayMs = options.sseDelayMs ?? 25;
-  const sseEvents = options.sseEvents ?? 8;
+  const sseEvents = options.sseEvents;
   let markAborted: () => void = () => {};
   const aborted = new Promise<void>((resolve) => {
     markAborted = resolve;
@@ -111,10 +111,11 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-function streamChat(res: http.ServerResponse, text: string, delayMs: number, events: number, onAbort: () => void): void {
+function streamChat(res: http.ServerResponse, text: string, delayMs: number, eventCount: number | undefined, onAbort: () => void): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const id = `chatcmpl-${randomUUID()}`;
   const words = text.split(/(?<= )/);
+  const events = eventCount ?? words.length;
   const pieces: string[] = [];
   for (let i = 0; i < events; i++) pieces.push(words[i % words.length] ?? '');
   let i = 0;

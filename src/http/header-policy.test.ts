@@ -42,7 +42,10 @@ describe('header policy constants', () => {
   });
 
   it('the default request allowlist lists exact names and never a never-forward one', () => {
-    assert.equal(DEFAULT_FORWARD_REQUEST_HEADERS.size, 17);
+    assert.equal(DEFAULT_FORWARD_REQUEST_HEADERS.size, 15);
+    // A client must not pick the organization or project the gateway's provider key bills.
+    assert.equal(DEFAULT_FORWARD_REQUEST_HEADERS.has('openai-organization'), false);
+    assert.equal(DEFAULT_FORWARD_REQUEST_HEADERS.has('openai-project'), false);
     for (const name of DEFAULT_FORWARD_REQUEST_HEADERS) {
       assert.equal(isNeverForwarded(name), false, name);
       assert.doesNotMatch(name, /[*A-Z]/, name);

@@ -34,9 +34,9 @@ export const DEFAULT_FORWARD_REQUEST_HEADERS: ReadonlySet<string> = new Set([
   'accept-language',
   'content-type',
   'user-agent',
+  // Not openai-organization / openai-project: with the gateway's provider key they would let a
+  // client choose which organization is billed. Add them per upstream (forwardHeaders) if wanted.
   'openai-beta',
-  'openai-organization',
-  'openai-project',
   'anthropic-version',
   'anthropic-beta',
   'x-stainless-lang',

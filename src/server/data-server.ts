@@ -51,6 +51,9 @@ export function createDataServer(config: BulwarkConfig, handler: http.RequestLis
       ...(socket.remoteAddress ? { sourceIp: socket.remoteAddress.replace(/^::ffff:(?=\d)/, '') } : {}),
     });
   };
+  // Expect: 100-continue goes through the normal handler, which sends 100 only once the request
+  // passed every check that runs before the body (Node would otherwise invite any body at once).
+  server.on('checkContinue', handler);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

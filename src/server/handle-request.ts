@@ -144,6 +144,8 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
       const ct = checkJsonContentType(req.headers['content-type'], req.headers['content-encoding']);
       if (!ct.ok) return refuse(r, deny('INVALID_INPUT', ct.detail, { status: ct.status, event: { reason: ct.reason } }), rc.kind, hasBody);
     }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared <= limits.bodyBytes && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
     const read = await readBody(req, limits.bodyBytes);
     if (!read.ok) {
       if (read.reason === 'aborted') return;

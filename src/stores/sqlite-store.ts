@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type DatabaseConstructor from 'better-sqlite3';
 import type { Store } from './store.js';
 import {
   DEFAULT_SWEEP_INTERVAL_MS,
@@ -83,7 +84,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { path } = options;
   if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
 
-  const db = new Database(path);
+  const db = new (loadDatabase())(path);
   // busy_timeout first: switching to WAL and creating the schema already need locks that
   // another process opening the same file at the same moment may hold.
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -312,4 +313,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * better-sqlite3 is an optional dependency (a native module built at install time): loaded only
+ * when `state.store: sqlite` is chosen, so a machine without a compiler still runs the default
+ * memory store.
+ */
+function loadDatabase(): typeof DatabaseConstructor {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3') as typeof DatabaseConstructor;
+  } catch {
+    throw new Error('state.store "sqlite" needs the better-sqlite3 package, which is not installed (it builds a native module: python3, make and a C++ compiler)');
+  }
 }
