@@ -200,3 +200,17 @@ routes:
 function parseConfigError(text: string) {
   return issuesOf(text);
 }
+
+describe('JWT issuer config (G-2.6)', () => {
+  const issuer = (extra: string) => `${BASE}auth:\n  jwt:\n    - { issuer: i, audience: a, ${extra} }\n`;
+  it('refuses weak or placeholder HS secrets and mixed key families', () => {
+    assert.match(issuesOf(issuer('algorithms: [HS256], secret: "your-256-bit-secret"'))[0]?.message ?? '', /placeholder/);
+    assert.match(issuesOf(issuer('algorithms: [HS256], secret: "short-secret"'))[0]?.message ?? '', /at least 32 bytes/);
+    assert.match(issuesOf(issuer(`algorithms: [HS512], secret: "${'k1'.repeat(20)}"`))[0]?.message ?? '', /at least 64 bytes/);
+    assert.match(issuesOf(issuer(`algorithms: [HS256, RS256], secret: "${'k1x'.repeat(12)}"`))[0]?.message ?? '', /RS256 need jwks/);
+    assert.match(issuesOf(issuer('algorithms: [RS256, HS256], jwks: "https://x/jwks.json"'))[0]?.message ?? '', /never verify HS\* with a public key/);
+    assert.match(issuesOf(issuer('algorithms: [RS256]'))[0]?.message ?? '', /set jwks/);
+    const ok = parseConfigText(issuer(`algorithms: [HS256], secret: "${'k1x'.repeat(12)}"`), 'b.yaml', {});
+    assert.equal(ok.auth.jwt?.[0]?.algorithms[0], 'HS256');
+  });
+});

@@ -20,7 +20,28 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
   }
   const endpoints = new Map<string, number>();
 
+  config.auth.jwt?.forEach((issuer, i) => {
+    const hs = issuer.algorithms.filter((a) => a.startsWith('HS'));
+    const asym = issuer.algorithms.filter((a) => !a.startsWith('HS'));
+    if (issuer.secret !== undefined && issuer.jwks !== undefined) issues.push({ path: ['auth', 'jwt', i], message: 'set either jwks or secret, not both' });
+    if (issuer.secret === undefined && issuer.jwks === undefined) issues.push({ path: ['auth', 'jwt', i], message: 'set jwks (asymmetric keys) or secret (HS*)' });
+    // Mixing families is how HS/RS confusion starts: a public key used as an HMAC secret.
+    if (issuer.secret !== undefined && asym.length > 0) issues.push({ path: ['auth', 'jwt', i, 'algorithms'], message: `${asym.join(', ')} need jwks; a secret only verifies HS* tokens` });
+    if (issuer.jwks !== undefined && hs.length > 0) issues.push({ path: ['auth', 'jwt', i, 'algorithms'], message: `${hs.join(', ')} need a secret; never verify HS* with a public key` });
+    if (issuer.secret !== undefined) {
+      const msg = weakSecret(issuer.secret, hs);
+      if (msg) issues.push({ path: ['auth', 'jwt', i, 'secret'], message: msg });
+    }
+  });
+
   config.routes.forEach((route, i) => {
+    const methods = [...(route.auth?.any ?? []), ...(route.auth?.all ?? [])];
+    if (route.auth?.any && route.auth.all) issues.push({ path: ['routes', i, 'auth'], message: 'set any or all, not both' });
+    if (methods.includes('jwt') && !config.auth.jwt?.length) issues.push({ path: ['routes', i, 'auth'], message: 'accepts jwt but auth.jwt has no issuer' });
+    if (methods.includes('apiKey') && !config.auth.apiKeys) issues.push({ path: ['routes', i, 'auth'], message: 'accepts apiKey but auth.apiKeys is not set' });
+    if (route.auth && !route.auth.public && methods.length === 0 && !config.auth.jwt?.length && !config.auth.apiKeys) {
+      issues.push({ path: ['routes', i, 'auth'], message: 'requires a credential but no auth.jwt or auth.apiKeys is configured' });
+    }
     const prev = names.get(route.name);
     if (prev !== undefined) issues.push({ path: ['routes', i, 'name'], message: `duplicate route name (also routes[${prev}])` });
     names.set(route.name, i);
@@ -51,6 +72,17 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
     });
   });
   return issues;
+}
+
+const PLACEHOLDER_SECRETS = new Set(['secret', 'changeme', 'change-me', 'your-256-bit-secret', 'your-secret', 'password', 'supersecret', 'jwt-secret', 'mysecret', 'test', 'default']);
+const HASH_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
+
+/** G-2.6: an HS* secret shorter than the hash, or a well-known placeholder, is refused. */
+function weakSecret(secret: string, algorithms: readonly string[]): string | undefined {
+  if (PLACEHOLDER_SECRETS.has(secret.toLowerCase()) || /^(.)\1*$/.test(secret)) return 'a well-known placeholder or repeated character is not a secret';
+  const need = Math.max(0, ...algorithms.map((a) => HASH_BYTES[a] ?? 0));
+  if (Buffer.byteLength(secret) < need) return `must be at least ${need} bytes for ${algorithms.join(', ')}`;
+  return undefined;
 }
 
 /** User regexes are compiled once at load, and refused when they can backtrack catastrophically. */

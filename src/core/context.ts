@@ -32,6 +32,12 @@ export interface RequestContext {
   readonly params: Readonly<Record<string, string | undefined>>;
   /** Client request headers (lower-cased names). Read-only: the upstream gets an allowlisted copy. */
   readonly headers: Readonly<IncomingHttpHeaders>;
+  /**
+   * Every header line as sent, `[name, value, name, value, ...]`. Credentials are read from here:
+   * `headers` keeps only the first of repeated singleton fields, which would hide a second
+   * Authorization line.
+   */
+  readonly rawHeaders: readonly string[];
   /** Client address after trusted-proxy resolution. */
   readonly clientIp: string;
   /** The TCP peer. */

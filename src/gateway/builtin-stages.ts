@@ -1,7 +1,8 @@
 import type { StageDefinition } from '../core/stage.js';
+import { authStage, authzStage } from '../stages/auth/index.js';
 
 /**
- * The stages every gateway runs, in order. The core issue ships none (its request checks are
- * phases of the core itself); identity, limits, input and output stages register here.
+ * The stages every gateway runs, in order (within a phase, this order). The core's own request
+ * checks are phases of the core itself, not stages.
  */
-export const BUILTIN_STAGES: readonly StageDefinition[] = [];
+export const BUILTIN_STAGES: readonly StageDefinition[] = [authStage, authzStage];

@@ -15,6 +15,7 @@ export class HttpRequestContext implements RequestContext {
   readonly query: string | undefined;
   readonly params: Readonly<Record<string, string | undefined>>;
   readonly headers: Readonly<IncomingHttpHeaders>;
+  readonly rawHeaders: readonly string[];
   readonly clientIp: string;
   readonly peerIp: string;
   readonly route: RouteConfig;
@@ -26,7 +27,7 @@ export class HttpRequestContext implements RequestContext {
 
   constructor(init: {
     id: string; startedAt: number; method: string; path: string; query: string | undefined;
-    params: Readonly<Record<string, string | undefined>>; headers: Readonly<IncomingHttpHeaders>;
+    params: Readonly<Record<string, string | undefined>>; headers: Readonly<IncomingHttpHeaders>; rawHeaders: readonly string[];
     clientIp: string; peerIp: string; route: RouteConfig; abort: RequestAbort;
   }) {
     this.id = init.id;
@@ -36,6 +37,7 @@ export class HttpRequestContext implements RequestContext {
     this.query = init.query;
     this.params = init.params;
     this.headers = init.headers;
+    this.rawHeaders = init.rawHeaders;
     this.clientIp = init.clientIp;
     this.peerIp = init.peerIp;
     this.route = init.route;

@@ -1,0 +1,126 @@
+import type { BulwarkConfig } from '../../config/schema.js';
+import type { Identity, RequestContext } from '../../core/context.js';
+import { defineStage } from '../../core/stage.js';
+import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
+import type { Store } from '../../stores/store.js';
+import { ApiKeyStore } from './api-key-store.js';
+import { bearerToken, readCredentials, rolesFromClaim, scopesFromPayload } from './credentials.js';
+import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
+
+interface Shared {
+  jwt: JwtVerifier | undefined;
+  keys: ApiKeyStore | undefined;
+  apiKeyHeader: string;
+  /** Last `lastUsedAt` write per key id: at most one store write a minute per key. */
+  touched: Map<string, number>;
+}
+
+// One verifier and key store per loaded config, shared by every route's stage instance.
+const shared = new WeakMap<BulwarkConfig, Shared>();
+
+function sharedFor(config: BulwarkConfig, store: Store): Shared {
+  let s = shared.get(config);
+  if (!s) {
+    const declared = (config.auth.apiKeys?.keys ?? []).map((k) => ({ id: k.id, name: k.name ?? k.id, roles: k.roles, hash: k.hash, createdAt: new Date(0).toISOString() }));
+    s = {
+      jwt: config.auth.jwt?.length ? createJwtVerifier(config.auth.jwt) : undefined,
+      keys: config.auth.apiKeys ? new ApiKeyStore(store, declared) : undefined,
+      apiKeyHeader: config.auth.apiKeys?.header ?? 'x-api-key',
+      touched: new Map(),
+    };
+    shared.set(config, s);
+  }
+  return s;
+}
+
+const CHALLENGE = 'Bearer realm="bulwark"';
+
+function unauthorized(reason: string, detail: string, invalid: boolean): Verdict {
+  return deny('AUTH_REQUIRED', detail, {
+    headers: { 'www-authenticate': invalid ? `${CHALLENGE}, error="invalid_token"` : CHALLENGE },
+    event: { action: 'auth.failure', severity: 'medium', reason },
+  });
+}
+
+/**
+ * identify: verifies the credential(s) a route accepts and sets ctx.identity. A request carrying a
+ * credential it cannot verify is refused even when another credential is valid: an invalid
+ * credential never rides along with a valid one (G-3.3).
+ */
+export const authStage = defineStage({
+  name: 'auth',
+  build(route, { config, store }) {
+    const auth = route.auth;
+    if (!auth || auth.public) return undefined;
+    const s = sharedFor(config, store);
+    const accepted = new Set(auth.all ?? auth.any ?? ['jwt', 'apiKey']);
+    const requireAll = auth.all !== undefined;
+    return {
+      name: 'auth',
+      phase: 'identify',
+      async onRequest(ctx: RequestContext): Promise<Verdict> {
+        const creds = readCredentials(ctx.rawHeaders, s.apiKeyHeader);
+        if (creds.authorization.length > 1 || creds.apiKey.length > 1) return unauthorized('duplicate_credentials', 'Send one credential of each kind.', true);
+        const presentedJwt = creds.authorization[0];
+        const presentedKey = creds.apiKey[0];
+        if (presentedJwt === undefined && presentedKey === undefined) return unauthorized('missing_credentials', 'A credential is required.', false);
+        if (!requireAll && presentedJwt !== undefined && presentedKey !== undefined) return unauthorized('ambiguous_credentials', 'Send one credential, not several.', true);
+
+        const identities: Identity[] = [];
+        if (presentedJwt !== undefined) {
+          if (!accepted.has('jwt') || !s.jwt) return unauthorized('method_not_accepted', 'This route does not accept bearer tokens.', true);
+          const token = bearerToken(presentedJwt);
+          if (token === undefined) return unauthorized('unsupported_scheme', 'Use the Bearer scheme.', true);
+          const r = await s.jwt.verify(token);
+          if (!r.ok) return unauthorized(`jwt_${r.reason}`, 'The bearer token is not valid.', true);
+          const roles = rolesFromClaim(r.payload[r.rolesClaim]);
+          identities.push({ subject: r.subject, method: 'jwt', roles: roles.roles, scopes: scopesFromPayload(r.payload as Record<string, unknown>), issuer: r.issuer });
+        }
+        if (presentedKey !== undefined) {
+          if (!accepted.has('apiKey') || !s.keys) return unauthorized('method_not_accepted', 'This route does not accept API keys.', true);
+          const r = await s.keys.check(presentedKey);
+          if (!r.ok) return unauthorized(`api_key_${r.reason}`, 'The API key is not valid.', true);
+          identities.push({ subject: `apikey:${r.record.id}`, method: 'apiKey', roles: r.record.roles });
+          const last = s.touched.get(r.record.id) ?? 0;
+          if (Date.now() - last > 60_000) {
+            s.touched.set(r.record.id, Date.now());
+            void s.keys.touch(r.record.id).catch(() => undefined);
+          }
+        }
+        if (requireAll && [...accepted].some((m) => !identities.some((i) => i.method === m))) {
+          return unauthorized('missing_credentials', `This route requires ${[...accepted].join(' and ')}.`, false);
+        }
+        // With several required credentials, roles are what they all agree on: never a union.
+        const first = identities[0] as Identity;
+        const roles = identities.length === 1 ? first.roles : first.roles.filter((r) => identities.every((i) => i.roles.includes(r)));
+        ctx.identity = { ...first, roles };
+        ctx.upstreamHeaders['x-bulwark-subject'] = first.subject;
+        ctx.upstreamHeaders['x-bulwark-roles'] = roles.join(',');
+        return CONTINUE;
+      },
+    };
+  },
+});
+
+/** authorize: roles (exact, case-sensitive) and scopes the route requires. */
+export const authzStage = defineStage({
+  name: 'authz',
+  build(route) {
+    const auth = route.auth;
+    if (!auth || auth.public || (!auth.roles?.length && !auth.scopes?.length)) return undefined;
+    const roles = new Set(auth.roles ?? []);
+    const scopes = auth.scopes ?? [];
+    return {
+      name: 'authz',
+      phase: 'authorize',
+      onRequest(ctx: RequestContext): Verdict {
+        const id = ctx.identity;
+        const forbidden = (reason: string) => deny('FORBIDDEN', 'The credential does not grant access to this route.', { event: { action: 'authz.denied', severity: 'medium', reason } });
+        if (!id) return forbidden('no_identity');
+        if (roles.size > 0 && !id.roles.some((r) => roles.has(r))) return forbidden('role');
+        if (scopes.length > 0 && !scopes.every((sc) => id.scopes?.includes(sc))) return forbidden('scope');
+        return CONTINUE;
+      },
+    };
+  },
+});
