@@ -34,3 +34,20 @@ it('keys and revocations are shared by instances on one SQLite store', async () 
     await b.close();
   }
 });
+
+it('keys declared in the config (sha256 hash) authenticate on the memory store', async () => {
+  const { generateApiKey } = await import('../src/stages/auth/api-key-format.js');
+  const { sha256 } = await import('../src/stages/auth/api-key-store.js');
+  const { key, id } = generateApiKey();
+  const f = await startFixture({
+    auth: { apiKeys: { keys: [{ id, hash: sha256(key), roles: ['user'] }] } },
+    routes: [{ name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat', auth: { any: ['apiKey'], roles: ['user'] } }],
+  });
+  try {
+    const call = (k: string) => fetch(`${f.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': k }, body: chatBody() }).then(async (r) => (await r.arrayBuffer(), r.status));
+    assert.equal(await call(key), 200);
+    assert.equal(await call(generateApiKey().key), 401);
+  } finally {
+    await f.close();
+  }
+});

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerCheck } from './check.js';
+import { registerKeys } from './keys.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -15,6 +16,7 @@ program
 registerStart(program);
 registerCheck(program);
 registerRoutes(program);
+registerKeys(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

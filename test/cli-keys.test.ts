@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { startMockLlm } from '../src/demo/mock-llm.js';
+import { runCli, spawnCli } from './helpers/cli.js';
+
+it('bulwark keys create/list/rotate/revoke act on the store a running gateway uses', async () => {
+  const mock = await startMockLlm();
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-keys-cli-'));
+  const file = join(dir, 'bulwark.yaml');
+  writeFileSync(file, `version: 1
+server: { listen: "127.0.0.1:0" }
+state: { store: sqlite, sqlite: { path: "${join(dir, 'state.db')}" } }
+upstreams:
+  llm: { url: "${mock.url}" }
+auth:
+  apiKeys: { header: x-api-key }
+routes:
+  - name: models
+    match: { methods: [GET], path: /v1/models }
+    auth: { any: [apiKey], roles: [reader] }
+events: { sinks: [] }
+`);
+  const p = spawnCli(['start', '-c', file, '--no-watch']);
+  try {
+    const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+    const created = runCli(['keys', 'create', '--name', 'ci', '--roles', 'reader', '--expires', '30d', '-c', file, '--json']);
+    assert.equal(created.status, 0, created.stderr);
+    const k = JSON.parse(created.stdout) as { id: string; key: string; roles: string[]; expiresAt: string };
+    assert.match(k.key, /^bwk_[a-z2-7]{12}_[A-Za-z0-9]{38}$/);
+    assert.deepEqual(k.roles, ['reader']);
+    assert.ok(Date.parse(k.expiresAt) > Date.now() + 29 * 86_400_000);
+    const get = (key: string) => fetch(`${url}/v1/models`, { headers: { 'x-api-key': key } }).then(async (r) => (await r.arrayBuffer(), r.status));
+    assert.equal(await get(k.key), 200);
+
+    const rotated = JSON.parse(runCli(['keys', 'rotate', k.id, '--grace', '1h', '-c', file, '--json']).stdout) as { key: string; id: string; replaces: string };
+    assert.equal(rotated.replaces, k.id);
+    assert.equal(await get(k.key), 200, 'old key valid during grace');
+    assert.equal(await get(rotated.key), 200);
+
+    const revoke = runCli(['keys', 'revoke', rotated.id, '-c', file]);
+    assert.equal(revoke.status, 0, revoke.stderr);
+    assert.equal(await get(rotated.key), 401, 'revoked at once in the running gateway');
+
+    const list = JSON.parse(runCli(['keys', 'list', '-c', file, '--json']).stdout) as Array<{ id: string; revokedAt?: string; graceUntil?: string; hash?: string }>;
+    assert.equal(list.length, 2);
+    assert.ok(list.find((r) => r.id === rotated.id)?.revokedAt);
+    assert.ok(list.find((r) => r.id === k.id)?.graceUntil);
+    assert.ok(list.every((r) => r.hash === undefined), 'hashes are not printed');
+    assert.ok(!runCli(['keys', 'list', '-c', file]).stdout.includes(k.key));
+  } finally {
+    p.child.kill('SIGKILL');
+    await p.exited;
+    await mock.close();
+  }
+});
+
+it('with the memory store, keys create prints the config entry to declare the key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-keys-mem-'));
+  const file = join(dir, 'b.yaml');
+  writeFileSync(file, 'version: 1\nupstreams:\n  llm: { url: "http://127.0.0.1:9" }\nauth:\n  apiKeys: {}\nevents: { sinks: [] }\n');
+  const r = runCli(['keys', 'create', '--name', 'm', '-c', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /state\.store is memory[\s\S]*"hash":"sha256:[0-9a-f]{64}"/);
+});
