@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCheck } from './check.js';
 import { registerKeys } from './keys.js';
+import { registerToken } from './token.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -17,6 +18,7 @@ registerStart(program);
 registerCheck(program);
 registerRoutes(program);
 registerKeys(program);
+registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -95,7 +95,17 @@ const auth = z.strictObject({
     })
     .optional(),
   mtls: z.strictObject({ identity: z.enum(['san-uri', 'san-dns', 'subject-cn']).prefault('san-uri'), roles: z.record(z.string(), z.array(z.string())).prefault({}) }).optional(),
-  tokenEndpoint: z.strictObject({ path: z.string().regex(/^\//).prefault('/oauth/token'), ttl: duration({ max: 86_400_000 }).prefault('5m'), rotateKeys: duration().prefault('24h') }).optional(),
+  tokenEndpoint: z
+    .strictObject({
+      path: z.string().regex(/^\/[a-z0-9._/-]*$/).prefault('/oauth/token').describe('Where clients trade an API key for a JWT (OAuth2 client_credentials).'),
+      ttl: duration({ min: 10_000, max: 86_400_000 }).prefault('5m').describe('Lifetime of the tokens it issues.'),
+      rotateKeys: duration({ min: 60_000 }).prefault('24h').describe('Signing keys rotate this often; old keys stay in the JWKS until their tokens expired.'),
+      issuer: z.string().min(1).prefault('bulwark').describe('`iss` of the tokens it issues (trusted by this gateway).'),
+      audience: z.string().min(1).prefault('bulwark').describe('`aud` of the tokens it issues.'),
+      jwksPath: z.string().regex(/^\/[a-z0-9._/-]*$/).prefault('/.well-known/jwks.json').describe('Where the public signing keys are published.'),
+    })
+    .optional()
+    .describe('The gateway as an OAuth2 token issuer; keys live in the state store, shared by instances.'),
 });
 
 const severity = z.enum(['low', 'medium', 'high', 'critical']);

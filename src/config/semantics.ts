@@ -20,6 +20,12 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
   }
   const endpoints = new Map<string, number>();
 
+  const te = config.auth.tokenEndpoint;
+  if (te && !config.auth.apiKeys) issues.push({ path: ['auth', 'tokenEndpoint'], message: 'the token endpoint trades API keys for tokens: set auth.apiKeys too' });
+  if (te && config.auth.jwt?.some((j) => j.issuer === te.issuer)) issues.push({ path: ['auth', 'tokenEndpoint', 'issuer'], message: `"${te.issuer}" is also a configured auth.jwt issuer` });
+  for (const p of te ? [te.path, te.jwksPath] : []) {
+    if (config.routes.some((r) => r.match.path === p)) issues.push({ path: ['auth', 'tokenEndpoint'], message: `${p} is also a route path` });
+  }
   config.auth.jwt?.forEach((issuer, i) => {
     const hs = issuer.algorithms.filter((a) => a.startsWith('HS'));
     const asym = issuer.algorithms.filter((a) => !a.startsWith('HS'));
@@ -37,9 +43,9 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
   config.routes.forEach((route, i) => {
     const methods = [...(route.auth?.any ?? []), ...(route.auth?.all ?? [])];
     if (route.auth?.any && route.auth.all) issues.push({ path: ['routes', i, 'auth'], message: 'set any or all, not both' });
-    if (methods.includes('jwt') && !config.auth.jwt?.length) issues.push({ path: ['routes', i, 'auth'], message: 'accepts jwt but auth.jwt has no issuer' });
+    if (methods.includes('jwt') && !config.auth.jwt?.length && !config.auth.tokenEndpoint) issues.push({ path: ['routes', i, 'auth'], message: 'accepts jwt but there is no auth.jwt issuer and no auth.tokenEndpoint' });
     if (methods.includes('apiKey') && !config.auth.apiKeys) issues.push({ path: ['routes', i, 'auth'], message: 'accepts apiKey but auth.apiKeys is not set' });
-    if (route.auth && !route.auth.public && methods.length === 0 && !config.auth.jwt?.length && !config.auth.apiKeys) {
+    if (route.auth && !route.auth.public && methods.length === 0 && !config.auth.jwt?.length && !config.auth.apiKeys && !config.auth.tokenEndpoint) {
       issues.push({ path: ['routes', i, 'auth'], message: 'requires a credential but no auth.jwt or auth.apiKeys is configured' });
     }
     const prev = names.get(route.name);

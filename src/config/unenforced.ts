@@ -19,7 +19,6 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
   need('auth', 'auth.jwt', config.auth.jwt);
   need('auth', 'auth.apiKeys', config.auth.apiKeys);
   need('mtls', 'auth.mtls', config.auth.mtls);
-  need('token-endpoint', 'auth.tokenEndpoint', config.auth.tokenEndpoint);
   need('admin', 'admin', config.admin);
   need('redis-store', 'state.store', config.state.store === 'redis' ? 'redis' : undefined);
   need('inventory', 'inventory', config.inventory);

@@ -30,6 +30,31 @@ export interface StageInstance {
   onResponse?(ctx: RequestContext, head: ResponseHead): ResponseFilter | undefined;
 }
 
+/** A request to an endpoint the gateway answers itself (token endpoint, JWKS). */
+export interface LocalRequest {
+  readonly requestId: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+  readonly clientIp: string;
+}
+
+export interface LocalResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** An endpoint answered by the gateway, never forwarded. Registered beside the routes. */
+export interface LocalEndpoint {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** Largest body read (bytes); larger gets 413. */
+  readonly maxBodyBytes: number;
+  handle(req: LocalRequest): Promise<LocalResponse>;
+}
+
 /** What a stage factory may use at build time. */
 export interface StageBuildContext {
   readonly config: BulwarkConfig;
@@ -45,6 +70,8 @@ export interface StageBuildContext {
 export interface StageDefinition {
   readonly name: string;
   build(route: RouteConfig, ctx: StageBuildContext): StageInstance | undefined;
+  /** Endpoints this stage answers itself, built once per config. */
+  endpoints?(ctx: StageBuildContext): readonly LocalEndpoint[];
 }
 
 export function defineStage(def: StageDefinition): StageDefinition {

@@ -3,7 +3,7 @@ import type { BulwarkConfig } from '../config/schema.js';
 import type { RouteConfig } from '../config/schema-route.js';
 import type { DecisionCounters } from '../core/counters.js';
 import { createPipeline, type RoutePipeline } from '../core/pipeline.js';
-import type { StageDefinition } from '../core/stage.js';
+import type { LocalEndpoint, StageDefinition } from '../core/stage.js';
 import type { EventBus } from '../events/bus.js';
 import { createUpstream, type Upstream } from '../proxy/upstream.js';
 import { compileTrust, type TrustFn } from '../server/client-address.js';
@@ -24,9 +24,13 @@ export interface Runtime {
   readonly config: BulwarkConfig;
   readonly routes: readonly CompiledRoute[];
   readonly trust: TrustFn | undefined;
-  find(method: string, path: string): { route: CompiledRoute; params: Record<string, string | undefined> } | undefined;
+  find(method: string, path: string): RouteHit | undefined;
   close(): Promise<void>;
 }
+
+export type RouteHit =
+  | { route: CompiledRoute; params: Record<string, string | undefined>; endpoint?: undefined }
+  | { endpoint: LocalEndpoint; route?: undefined };
 
 export function buildRuntime(config: BulwarkConfig, deps: { events: EventBus; counters: DecisionCounters; store: Store; stages: readonly StageDefinition[] }): Runtime {
   const upstreams = new Map<string, Upstream>();
@@ -48,6 +52,16 @@ export function buildRuntime(config: BulwarkConfig, deps: { events: EventBus; co
     compiled.push(entry);
     for (const method of route.match.methods) router.on(method, route.match.path, () => undefined, { entry });
   }
+  const buildCtx = { config, events: deps.events, store: deps.store };
+  for (const def of deps.stages) {
+    for (const endpoint of def.endpoints?.(buildCtx) ?? []) {
+      try {
+        router.on(endpoint.method, endpoint.path, () => undefined, { endpoint });
+      } catch {
+        throw new Error(`${endpoint.method} ${endpoint.path} (${def.name}) is also a route`);
+      }
+    }
+  }
   return {
     config,
     routes: compiled,
@@ -55,8 +69,9 @@ export function buildRuntime(config: BulwarkConfig, deps: { events: EventBus; co
     find(method, path) {
       const hit = router.find(method as 'GET', path);
       if (!hit) return undefined;
-      const store = hit.store as { entry: CompiledRoute } | undefined;
-      if (!store) return undefined;
+      const store = hit.store as { entry?: CompiledRoute; endpoint?: LocalEndpoint } | undefined;
+      if (store?.endpoint) return { endpoint: store.endpoint };
+      if (!store?.entry) return undefined;
       return { route: store.entry, params: hit.params };
     },
     async close() {

@@ -5,6 +5,7 @@ import { checkJsonContentType, decodeJsonBody } from '../body/index.js';
 import type { RouteKind } from '../config/schema-route.js';
 import { emitRefusal, type RefusalSubject } from '../core/refusal-event.js';
 import { deny, type Deny } from '../core/verdict.js';
+import type { LocalEndpoint } from '../core/stage.js';
 import type { EventBus } from '../events/bus.js';
 import type { CompiledRoute, Runtime } from '../gateway/runtime.js';
 import type { Inflight } from '../gateway/inflight.js';
@@ -83,6 +84,18 @@ export function createRequestHandler(deps: HandlerDeps) {
     // route: default deny; an unknown method+path never reaches an upstream (shadow API control).
     const hit = runtime.find(method, target.path);
     if (!hit) return refuse(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody);
+    if (hit.endpoint) {
+      inflight.start();
+      serveLocal(req, res, hit.endpoint, r, runtime.config.server.limits.bodyBytes).then(
+        () => inflight.end(),
+        () => {
+          inflight.end();
+          if (!res.headersSent) sendProblem(res, { code: 'INTERNAL_ERROR', detail: 'The gateway could not process this request.', requestId, close: true });
+          else res.destroy();
+        },
+      );
+      return;
+    }
     const { route } = hit;
     r.route = route.config.name;
 
@@ -109,6 +122,19 @@ export function createRequestHandler(deps: HandlerDeps) {
       },
     );
   };
+}
+
+/** An endpoint the gateway answers itself (token endpoint, JWKS): never forwarded. */
+async function serveLocal(req: IncomingMessage, res: ServerResponse, endpoint: LocalEndpoint, r: Refusal, bodyLimit: number): Promise<void> {
+  const read = await readBody(req, Math.min(bodyLimit, endpoint.maxBodyBytes));
+  if (!read.ok) {
+    if (read.reason === 'aborted') return;
+    return refuse(r, deny('INVALID_INPUT', 'The body is too large.', { status: 413, event: { reason: 'too_large' } }), undefined, true);
+  }
+  const out = await endpoint.handle({ requestId: r.requestId, method: r.method, headers: req.headers, rawHeaders: req.rawHeaders, body: read.bytes, clientIp: r.sourceIp });
+  const body = Buffer.from(out.body);
+  res.writeHead(out.status, { 'content-type': 'application/json', 'content-length': body.length, 'x-request-id': r.requestId, 'x-content-type-options': 'nosniff', ...out.headers });
+  res.end(body);
 }
 
 interface Proceed {

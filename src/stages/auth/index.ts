@@ -6,11 +6,15 @@ import type { Store } from '../../stores/store.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { bearerToken, readCredentials, rolesFromClaim, scopesFromPayload } from './credentials.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
+import { createSigningKeys, type SigningKeys } from './signing-keys.js';
+import { tokenEndpoints } from './token-endpoint.js';
+import type { EventBus } from '../../events/bus.js';
 
 interface Shared {
   jwt: JwtVerifier | undefined;
   keys: ApiKeyStore | undefined;
   apiKeyHeader: string;
+  signing: SigningKeys | undefined;
   /** Last `lastUsedAt` write per key id: at most one store write a minute per key. */
   touched: Map<string, number>;
 }
@@ -18,12 +22,16 @@ interface Shared {
 // One verifier and key store per loaded config, shared by every route's stage instance.
 const shared = new WeakMap<BulwarkConfig, Shared>();
 
-function sharedFor(config: BulwarkConfig, store: Store): Shared {
+export function sharedFor(config: BulwarkConfig, store: Store): Shared {
   let s = shared.get(config);
   if (!s) {
     const declared = (config.auth.apiKeys?.keys ?? []).map((k) => ({ id: k.id, name: k.name ?? k.id, roles: k.roles, hash: k.hash, createdAt: new Date(0).toISOString() }));
+    const te = config.auth.tokenEndpoint;
+    const signing = te ? createSigningKeys(store, { rotateMs: te.rotateKeys, ttlMs: te.ttl }) : undefined;
+    const own = te && signing ? { issuer: te.issuer, audience: te.audience, getKey: signing.getKey, maxLifetimeMs: te.ttl } : undefined;
     s = {
-      jwt: config.auth.jwt?.length ? createJwtVerifier(config.auth.jwt) : undefined,
+      signing,
+      jwt: config.auth.jwt?.length || own ? createJwtVerifier(config.auth.jwt ?? [], own) : undefined,
       keys: config.auth.apiKeys ? new ApiKeyStore(store, declared) : undefined,
       apiKeyHeader: config.auth.apiKeys?.header ?? 'x-api-key',
       touched: new Map(),
@@ -49,6 +57,12 @@ function unauthorized(reason: string, detail: string, invalid: boolean): Verdict
  */
 export const authStage = defineStage({
   name: 'auth',
+  endpoints({ config, store, events }) {
+    const te = config.auth.tokenEndpoint;
+    if (!te) return [];
+    const s = sharedFor(config, store);
+    return tokenEndpoints(te, { keys: s.signing as SigningKeys, apiKeys: s.keys, apiKeyHeader: s.apiKeyHeader.toLowerCase(), events: events as EventBus });
+  },
   build(route, { config, store }) {
     const auth = route.auth;
     if (!auth || auth.public) return undefined;

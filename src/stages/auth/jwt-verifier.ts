@@ -4,6 +4,14 @@ import type { BulwarkConfig } from '../../config/schema.js';
 
 type IssuerConfig = NonNullable<BulwarkConfig['auth']['jwt']>[number];
 
+/** An issuer whose keys the gateway holds itself (its own token endpoint). */
+export interface OwnIssuer {
+  issuer: string;
+  audience: string;
+  getKey: JWTVerifyGetKey;
+  maxLifetimeMs: number;
+}
+
 /** Why a token was refused: a closed set of codes, never the token itself. */
 export type JwtFailure =
   | 'malformed' | 'too_large' | 'unknown_issuer' | 'header_key_reference' | 'algorithm' | 'signature'
@@ -36,9 +44,15 @@ export interface JwtVerifier {
  * JWKS cached by jose with a refresh cooldown, or an HS secret). The issuer is picked by the
  * token's exact `iss`; keys come only from that issuer's configured set, never from the token.
  */
-export function createJwtVerifier(issuers: readonly IssuerConfig[]): JwtVerifier {
+export function createJwtVerifier(issuers: readonly IssuerConfig[], own?: OwnIssuer): JwtVerifier {
   const byIssuer = new Map<string, CompiledIssuer>();
   for (const cfg of issuers) byIssuer.set(cfg.issuer, { config: cfg, key: compileKey(cfg) });
+  if (own) {
+    byIssuer.set(own.issuer, {
+      config: { issuer: own.issuer, audience: own.audience, algorithms: ['ES256'], clockSkew: 30_000, rolesClaim: 'roles', maxTokenAge: own.maxLifetimeMs },
+      key: own.getKey,
+    });
+  }
 
   return {
     async verify(token) {
