@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerCheck } from './check.js';
 import { registerKeys } from './keys.js';
 import { registerToken } from './token.js';
+import { registerCerts } from './certs.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -19,6 +20,7 @@ registerCheck(program);
 registerRoutes(program);
 registerKeys(program);
 registerToken(program);
+registerCerts(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

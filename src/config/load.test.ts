@@ -27,6 +27,7 @@ describe('config loader', () => {
     const text = `version: 1
 server:
   listen: 0.0.0.0:8443
+  tls: { cert: certs/server.pem, key: certs/server-key.pem, clientCa: certs/ca.pem, requireClientCert: false, minVersion: TLSv1.2 }
   trustedProxies: [127.0.0.1/32]
   limits: { bodyBytes: 1mb, headerBytes: 16kb, jsonDepth: 32, requestTimeout: 60s, headersTimeout: 10s }
 admin:

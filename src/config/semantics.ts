@@ -45,6 +45,7 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
     if (route.auth?.any && route.auth.all) issues.push({ path: ['routes', i, 'auth'], message: 'set any or all, not both' });
     if (methods.includes('jwt') && !config.auth.jwt?.length && !config.auth.tokenEndpoint) issues.push({ path: ['routes', i, 'auth'], message: 'accepts jwt but there is no auth.jwt issuer and no auth.tokenEndpoint' });
     if (methods.includes('apiKey') && !config.auth.apiKeys) issues.push({ path: ['routes', i, 'auth'], message: 'accepts apiKey but auth.apiKeys is not set' });
+    if (methods.includes('mtls') && !config.server.tls?.clientCa) issues.push({ path: ['routes', i, 'auth'], message: 'accepts mtls but server.tls.clientCa is not set' });
     if (route.auth && !route.auth.public && methods.length === 0 && !config.auth.jwt?.length && !config.auth.apiKeys && !config.auth.tokenEndpoint) {
       issues.push({ path: ['routes', i, 'auth'], message: 'requires a credential but no auth.jwt or auth.apiKeys is configured' });
     }

@@ -18,7 +18,6 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
   };
   need('auth', 'auth.jwt', config.auth.jwt);
   need('auth', 'auth.apiKeys', config.auth.apiKeys);
-  need('mtls', 'auth.mtls', config.auth.mtls);
   need('admin', 'admin', config.admin);
   need('redis-store', 'state.store', config.state.store === 'redis' ? 'redis' : undefined);
   need('inventory', 'inventory', config.inventory);
@@ -31,7 +30,6 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
   config.routes.forEach((r, i) => {
     const at = `routes[${i}]`;
     need('auth', `${at}.auth`, r.auth && !r.auth.public ? r.auth : undefined);
-    need('mtls', `${at}.auth (mtls)`, [...(r.auth?.any ?? []), ...(r.auth?.all ?? [])].includes('mtls') ? true : undefined);
     need('rate-limit', `${at}.rateLimit`, r.rateLimit);
     need('rate-limit', `${at}.adaptive`, r.adaptive);
     if (r.input) {

@@ -11,6 +11,16 @@ export interface Identity {
   readonly issuer?: string;
 }
 
+/** The client's TLS certificate, when the connection is mutual TLS. */
+export interface ClientCertificate {
+  /** Chains to a configured client CA (the handshake verified it). */
+  readonly authorized: boolean;
+  readonly subjectCN: string | undefined;
+  readonly sanUris: readonly string[];
+  readonly sanDns: readonly string[];
+  readonly fingerprint256: string;
+}
+
 export type RequestBody =
   | { readonly type: 'none' }
   | { readonly type: 'raw'; readonly bytes: Buffer; readonly contentType: string | undefined }
@@ -42,6 +52,8 @@ export interface RequestContext {
   readonly clientIp: string;
   /** The TCP peer. */
   readonly peerIp: string;
+  /** The client certificate on a TLS connection that presented one (read on first use). */
+  readonly clientCertificate: ClientCertificate | undefined;
   readonly route: RouteConfig;
   identity: Identity | undefined;
   body: RequestBody;

@@ -9,7 +9,10 @@ import type { StageDefinition } from '../core/stage.js';
 import { createEventBus, type EventBus } from '../events/bus.js';
 import { createSinks } from '../events/create-sinks.js';
 import { createRequestHandler } from '../server/handle-request.js';
-import { applyServerLimits, createDataServer } from '../server/data-server.js';
+import { applyServerLimits, createDataServer, readTlsMaterial } from '../server/data-server.js';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Server as HttpsServer } from 'node:https';
 import { createStore } from '../stores/create-store.js';
 import type { Store } from '../stores/store.js';
 import { createInflight } from './inflight.js';
@@ -42,6 +45,11 @@ export interface Gateway {
    * config is rejected (config.rejected) and the running one stays. Returns whether it applied.
    */
   reload(next?: BulwarkConfig): Promise<boolean>;
+  /**
+   * Re-reads the TLS certificate, key and client CA and serves them to new connections (rotation
+   * without restart). Runs by itself when those files change. Returns whether it applied.
+   */
+  reloadTls(): boolean;
   /** Stops accepting, lets in-flight requests finish (up to server.drainTimeout), releases everything. */
   close(): Promise<void>;
 }
@@ -71,8 +79,39 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
   events.emit({ action: 'gateway.started', severity: 'low', outcome: 'success', message: `listening on ${url}`, details: { routes: config.routes.length } });
 
+  const tls = config.server.tls;
+  const reloadTls = (): boolean => {
+    if (!tls) return false;
+    try {
+      (server as HttpsServer).setSecureContext({ ...readTlsMaterial(tls), minVersion: tls.minVersion });
+      events.emit({ action: 'config.reloaded', severity: 'medium', outcome: 'success', details: { tls: 'certificate' } });
+      return true;
+    } catch (err) {
+      // A half-written or mismatched pair is refused; the previous certificate keeps serving.
+      events.emit({ action: 'config.rejected', severity: 'high', outcome: 'failure', reason: err instanceof Error ? err.message.slice(0, 200) : 'tls reload failed', details: { tls: 'certificate' } });
+      return false;
+    }
+  };
+  const tlsWatchers: FSWatcher[] = [];
+  if (tls) {
+    const files = [tls.cert, tls.key, ...(tls.clientCa ? [tls.clientCa] : [])];
+    let timer: NodeJS.Timeout | undefined;
+    for (const dir of new Set(files.map((f) => dirname(f)))) {
+      const names = new Set(files.filter((f) => dirname(f) === dir).map((f) => basename(f)));
+      tlsWatchers.push(
+        watch(dir, (_e, name) => {
+          if (name !== null && !names.has(name)) return;
+          clearTimeout(timer);
+          // A certificate and its key are usually replaced one after the other: wait for both.
+          timer = setTimeout(reloadTls, 300);
+        }),
+      );
+    }
+  }
+
   let closing: Promise<void> | undefined;
   return {
+    reloadTls,
     server,
     events,
     counters,
@@ -104,6 +143,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     close() {
       closing ??= (async () => {
+        for (const w of tlsWatchers) w.close();
         server.close();
         server.closeIdleConnections();
         const drained = await inflight.drain(runtime.config.server.drainTimeout);

@@ -29,6 +29,13 @@ export function serverOptions(limits: Limits): http.ServerOptions {
   };
 }
 
+type TlsConfig = NonNullable<BulwarkConfig['server']['tls']>;
+
+/** Certificate, key and client CA as read now: called at start and on every rotation. */
+export function readTlsMaterial(tls: TlsConfig): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  return { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.clientCa ? { ca: readFileSync(tls.clientCa) } : {}) };
+}
+
 export function createDataServer(config: BulwarkConfig, handler: http.RequestListener, events: EventBus): http.Server {
   const tls = config.server.tls;
   const opts = serverOptions(config.server.limits);
@@ -36,14 +43,18 @@ export function createDataServer(config: BulwarkConfig, handler: http.RequestLis
     ? https.createServer(
         {
           ...opts,
-          cert: readFileSync(tls.cert),
-          key: readFileSync(tls.key),
+          ...readTlsMaterial(tls),
           minVersion: tls.minVersion,
-          ...(tls.clientCa ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
+          ...(tls.clientCa ? { requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
         },
         handler,
       )
     : http.createServer(opts, handler);
+  if (tls) {
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => {
+      events.emit({ action: 'tls.client_rejected', severity: 'medium', outcome: 'failure', reason: err.code ?? 'handshake_failed', ...(socket.remoteAddress ? { sourceIp: socket.remoteAddress.replace(/^::ffff:(?=\d)/, '') } : {}) });
+    });
+  }
   const refuse = (socket: Socket, status: number, code: ErrorCode, detail: string, reason: string) => {
     const requestId = writeRawProblem(socket, status, code, detail);
     events.emit({

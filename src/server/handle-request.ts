@@ -108,7 +108,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     });
     const ctx = new HttpRequestContext({
       id: requestId, startedAt, method, path: target.path, query: query.query, params: hit.params,
-      headers: req.headers, rawHeaders: req.rawHeaders, clientIp: addr.clientIp, peerIp: addr.peerIp, route: route.config, abort,
+      headers: req.headers, rawHeaders: req.rawHeaders, socket: req.socket, clientIp: addr.clientIp, peerIp: addr.peerIp, route: route.config, abort,
     });
 
     inflight.start();

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/schema-route.js';
-import type { Identity, RequestBody, RequestContext } from '../core/context.js';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { ClientCertificate, Identity, RequestBody, RequestContext } from '../core/context.js';
 import type { RequestAbort } from '../proxy/request-abort.js';
 
 /**
@@ -23,13 +25,16 @@ export class HttpRequestContext implements RequestContext {
   body: RequestBody = NO_BODY;
   readonly upstreamHeaders: Record<string, string> = {};
   readonly #abort: RequestAbort;
+  readonly #socket: Socket;
+  #cert: ClientCertificate | undefined | null = null;
   #locals: Map<string, unknown> | undefined;
 
   constructor(init: {
     id: string; startedAt: number; method: string; path: string; query: string | undefined;
     params: Readonly<Record<string, string | undefined>>; headers: Readonly<IncomingHttpHeaders>; rawHeaders: readonly string[];
-    clientIp: string; peerIp: string; route: RouteConfig; abort: RequestAbort;
+    clientIp: string; peerIp: string; route: RouteConfig; abort: RequestAbort; socket: Socket;
   }) {
+    this.#socket = init.socket;
     this.id = init.id;
     this.startedAt = init.startedAt;
     this.method = init.method;
@@ -48,9 +53,50 @@ export class HttpRequestContext implements RequestContext {
     return this.#abort.signal;
   }
 
+  get clientCertificate(): ClientCertificate | undefined {
+    if (this.#cert === null) this.#cert = readClientCertificate(this.#socket);
+    return this.#cert;
+  }
+
   get locals(): Map<string, unknown> {
     return (this.#locals ??= new Map());
   }
 }
 
 const NO_BODY: RequestBody = Object.freeze({ type: 'none' });
+
+function readClientCertificate(socket: Socket): ClientCertificate | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (!tls.encrypted || typeof tls.getPeerCertificate !== 'function') return undefined;
+  const cert = tls.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  const san = parseSubjectAltName(cert.subjectaltname ?? '');
+  const cn = cert.subject?.CN;
+  return {
+    authorized: tls.authorized === true,
+    subjectCN: Array.isArray(cn) ? cn[0] : cn,
+    sanUris: san.filter((e) => e.type === 'URI').map((e) => e.value),
+    sanDns: san.filter((e) => e.type === 'DNS').map((e) => e.value),
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+/** Node's `subjectaltname`: `TYPE:value, TYPE:value`, values with special characters JSON-quoted. */
+function parseSubjectAltName(s: string): Array<{ type: string; value: string }> {
+  const out: Array<{ type: string; value: string }> = [];
+  const re = /(\w+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null && m[0] !== '') {
+    const raw = m[2] ?? '';
+    let value = raw;
+    if (raw.startsWith('"')) {
+      try {
+        value = JSON.parse(raw) as string;
+      } catch {
+        continue;
+      }
+    }
+    out.push({ type: m[1] ?? '', value });
+  }
+  return out;
+}

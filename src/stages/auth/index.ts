@@ -1,5 +1,5 @@
 import type { BulwarkConfig } from '../../config/schema.js';
-import type { Identity, RequestContext } from '../../core/context.js';
+import type { ClientCertificate, Identity, RequestContext } from '../../core/context.js';
 import { defineStage } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { Store } from '../../stores/store.js';
@@ -46,8 +46,18 @@ const CHALLENGE = 'Bearer realm="bulwark"';
 function unauthorized(reason: string, detail: string, invalid: boolean): Verdict {
   return deny('AUTH_REQUIRED', detail, {
     headers: { 'www-authenticate': invalid ? `${CHALLENGE}, error="invalid_token"` : CHALLENGE },
-    event: { action: 'auth.failure', severity: 'medium', reason },
+    event: { action: reason === 'mtls_untrusted' ? 'tls.client_rejected' : 'auth.failure', severity: 'medium', reason },
   });
+}
+
+type MtlsConfig = NonNullable<BulwarkConfig['auth']['mtls']>;
+
+/** The certificate's identity per `auth.mtls.identity`, and the roles the config maps it to. */
+function certificateIdentity(cert: ClientCertificate, cfg: MtlsConfig | undefined): Identity | undefined {
+  const mode = cfg?.identity ?? 'san-uri';
+  const subject = mode === 'san-uri' ? cert.sanUris[0] : mode === 'san-dns' ? cert.sanDns[0] : cert.subjectCN;
+  if (!subject) return undefined;
+  return { subject, method: 'mtls', roles: cfg?.roles[subject] ?? [] };
 }
 
 /**
@@ -68,6 +78,7 @@ export const authStage = defineStage({
     if (!auth || auth.public) return undefined;
     const s = sharedFor(config, store);
     const accepted = new Set(auth.all ?? auth.any ?? ['jwt', 'apiKey']);
+    const mtlsConfig = config.auth.mtls;
     const requireAll = auth.all !== undefined;
     return {
       name: 'auth',
@@ -77,10 +88,22 @@ export const authStage = defineStage({
         if (creds.authorization.length > 1 || creds.apiKey.length > 1) return unauthorized('duplicate_credentials', 'Send one credential of each kind.', true);
         const presentedJwt = creds.authorization[0];
         const presentedKey = creds.apiKey[0];
-        if (presentedJwt === undefined && presentedKey === undefined) return unauthorized('missing_credentials', 'A credential is required.', false);
+        const identities: Identity[] = [];
+        // A certificate counts when the route takes mtls and, on an `any` route, no header credential
+        // was sent (a client's certificate is always there; a header is a deliberate choice).
+        const useCert = accepted.has('mtls') && (requireAll || (presentedJwt === undefined && presentedKey === undefined));
+        if (useCert) {
+          const cert = ctx.clientCertificate;
+          if (cert) {
+            if (!cert.authorized) return unauthorized('mtls_untrusted', 'The client certificate is not trusted.', true);
+            const id = certificateIdentity(cert, mtlsConfig);
+            if (!id) return unauthorized('mtls_no_identity', 'The client certificate carries no usable identity.', true);
+            identities.push(id);
+          }
+        }
+        if (presentedJwt === undefined && presentedKey === undefined && identities.length === 0) return unauthorized('missing_credentials', 'A credential is required.', false);
         if (!requireAll && presentedJwt !== undefined && presentedKey !== undefined) return unauthorized('ambiguous_credentials', 'Send one credential, not several.', true);
 
-        const identities: Identity[] = [];
         if (presentedJwt !== undefined) {
           if (!accepted.has('jwt') || !s.jwt) return unauthorized('method_not_accepted', 'This route does not accept bearer tokens.', true);
           const token = bearerToken(presentedJwt);
@@ -104,9 +127,11 @@ export const authStage = defineStage({
         if (requireAll && [...accepted].some((m) => !identities.some((i) => i.method === m))) {
           return unauthorized('missing_credentials', `This route requires ${[...accepted].join(' and ')}.`, false);
         }
-        // With several required credentials, roles are what they all agree on: never a union.
-        const first = identities[0] as Identity;
-        const roles = identities.length === 1 ? first.roles : first.roles.filter((r) => identities.every((i) => i.roles.includes(r)));
+        // With several required credentials, roles are what they all agree on (never a union). A
+        // certificate beside a token is a second factor: the token's roles count.
+        const bearers = identities.length > 1 ? identities.filter((i) => i.method !== 'mtls') : identities;
+        const first = (bearers[0] ?? identities[0]) as Identity;
+        const roles = bearers.length <= 1 ? first.roles : first.roles.filter((r) => bearers.every((i) => i.roles.includes(r)));
         ctx.identity = { ...first, roles };
         ctx.upstreamHeaders['x-bulwark-subject'] = first.subject;
         ctx.upstreamHeaders['x-bulwark-roles'] = roles.join(',');
