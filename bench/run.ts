@@ -11,12 +11,19 @@ const body = JSON.stringify({ model: 'bench', messages: [{ role: 'system', conte
 const streamBody = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'q'.repeat(900) }] });
 
 const children: ChildProcess[] = [];
-function start(role: string, arg?: string, env: Record<string, string> = {}): Promise<string> {
+/** Extra request headers per target (the credential of the auth targets). */
+const credentials: Record<string, Record<string, string>> = {};
+
+function start(role: string, arg?: string, env: Record<string, string> = {}, name = role): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bench/servers.mjs', role, ...(arg ? [arg] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     children.push(child);
+    let out = '';
     child.stdout?.on('data', (c: Buffer) => {
-      const m = /PORT (\d+)/.exec(c.toString());
+      out += c.toString();
+      const cred = /CRED (\S+) (.+)\n/.exec(out);
+      if (cred) credentials[name] = { [cred[1] as string]: cred[2] as string };
+      const m = /PORT (\d+)/.exec(out);
       if (m) resolve(`http://127.0.0.1:${m[1]}`);
     });
     child.on('exit', (code) => reject(new Error(`${role} exited ${code}`)));
@@ -25,9 +32,9 @@ function start(role: string, arg?: string, env: Record<string, string> = {}): Pr
 
 interface Sample { rps: number; p50: number; p99: number; mean: number; errors: number }
 
-async function drive(url: string, payload: string, connections: number): Promise<Sample> {
+async function drive(url: string, payload: string, connections: number, extraHeaders: Record<string, string> = {}): Promise<Sample> {
   const r = await autocannon({
-    url: `${url}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json' },
+    url: `${url}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', ...extraHeaders },
     body: payload, connections, duration: SECONDS, pipelining: 1,
   });
   // autocannon's latency histogram has whole-millisecond buckets, too coarse for a proxy that
@@ -49,6 +56,12 @@ async function main() {
     gateway: await start('gateway', upstream),
     'gateway-raw': await start('gateway', upstream, { BENCH_KIND: 'passthrough' }),
   };
+  // Auth cost: the same chat route requiring an ES256 JWT (cached key set) or an API key; measured
+  // in the first scenario only, beside the no-auth gateway of the same run.
+  const authTargets: Record<string, string> = {
+    'gateway-jwt': await start('gateway', upstream, { BENCH_AUTH: 'jwt' }, 'gateway-jwt'),
+    'gateway-apikey': await start('gateway', upstream, { BENCH_AUTH: 'apikey' }, 'gateway-apikey'),
+  };
   const names = Object.keys(targets);
   const scenarios = [
     { name: `chat JSON 1 KB, ${CONNECTIONS} connections`, payload: body, connections: CONNECTIONS },
@@ -57,11 +70,12 @@ async function main() {
   ];
   process.stdout.write(`bench: ${ROUNDS} alternating rounds of ${SECONDS}s per target and scenario (node ${process.version})\n`);
   const results: Record<string, Record<string, Sample[]>> = {};
-  for (const s of scenarios) {
-    results[s.name] = Object.fromEntries(names.map((n) => [n, []]));
-    for (const url of Object.values(targets)) await drive(url, s.payload, s.connections); // warm-up
+  for (const [i, s] of scenarios.entries()) {
+    const here = i === 0 ? { ...targets, ...authTargets } : targets;
+    results[s.name] = Object.fromEntries(Object.keys(here).map((n) => [n, []]));
+    for (const [name, url] of Object.entries(here)) await drive(url, s.payload, s.connections, credentials[name]); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, url] of Object.entries(targets)) (results[s.name] as Record<string, Sample[]>)[name]?.push(await drive(url, s.payload, s.connections));
+      for (const [name, url] of Object.entries(here)) (results[s.name] as Record<string, Sample[]>)[name]?.push(await drive(url, s.payload, s.connections, credentials[name]));
     }
   }
   process.stdout.write('\nmean ms: connections / req/s (Little\'s law); * autocannon percentiles, whole milliseconds only\n');
@@ -70,10 +84,13 @@ async function main() {
     const m = (name: string, k: keyof Sample) => median((r[name] ?? []).map((x) => x[k]));
     process.stdout.write(`\n${s.name}\n`);
     process.stdout.write(`  ${'target'.padEnd(12)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50 ms*'.padStart(7)} ${'p99 ms*'.padStart(7)} ${'errors'.padStart(7)}\n`);
-    for (const name of names) {
+    for (const name of Object.keys(r)) {
       process.stdout.write(`  ${name.padEnd(12)} ${m(name, 'rps').toFixed(0).padStart(9)} ${m(name, 'mean').toFixed(3).padStart(8)} ${m(name, 'p50').toFixed(0).padStart(7)} ${m(name, 'p99').toFixed(0).padStart(7)} ${String(m(name, 'errors')).padStart(7)}\n`);
     }
-    for (const g of ['gateway', 'gateway-raw']) {
+    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey'] : [])]) {
+      if (g.startsWith('gateway-') && g !== 'gateway-raw') {
+        process.stdout.write(`  ${g}: auth adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
+      }
       process.stdout.write(`  ${g}: throughput ${(m(g, 'rps') / m('baseline', 'rps')).toFixed(3)} x baseline, ${(m(g, 'rps') / m('direct', 'rps')).toFixed(3)} x direct; mean latency added ${(m(g, 'mean') - m('direct', 'mean')).toFixed(3)} ms vs direct, ${(m(g, 'mean') - m('baseline', 'mean')).toFixed(3)} ms vs baseline\n`);
     }
   }

@@ -4,7 +4,9 @@
 // would tax both proxies and hide the difference being measured. The gateway is the built dist/.
 import http from 'node:http';
 import { Pool } from 'undici';
+import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { configSchema, createGateway } from '../dist/index.js';
+import { ApiKeyStore } from '../dist/stages/auth/api-key-store.js';
 
 const [role, upstreamUrl] = process.argv.slice(2);
 
@@ -58,14 +60,27 @@ if (role === 'upstream') {
     }),
   );
 } else if (role === 'gateway') {
+  // BENCH_AUTH=jwt|apikey: the chat route requires that credential (ES256 JWT against a cached
+  // key set, or an API key from the store); the credential is printed for the driver.
+  const authMode = process.env.BENCH_AUTH;
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const config = configSchema.parse({
     version: 1,
     server: { listen: '127.0.0.1:0' },
     upstreams: { llm: { url: upstreamUrl } },
-    routes: [{ name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat' }],
+    ...(authMode ? { auth: { jwt: [{ issuer: 'bench', audience: 'bench', jwks: { keys: [jwk] }, algorithms: ['ES256'] }], apiKeys: {} } } : {}),
+    routes: [{ name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat', ...(authMode ? { auth: { any: ['jwt', 'apiKey'], roles: ['user'] } } : {}) }],
     events: { sinks: [] },
   });
   const gw = await createGateway({ config });
+  if (authMode === 'jwt') {
+    const token = await new SignJWT({ roles: ['user'] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer('bench').setAudience('bench').setSubject('bench-user').setIssuedAt().setExpirationTime('2h').sign(privateKey);
+    process.stdout.write(`CRED authorization Bearer ${token}\n`);
+  } else if (authMode === 'apikey') {
+    const { key } = await new ApiKeyStore(gw.store).create({ name: 'bench', roles: ['user'] });
+    process.stdout.write(`CRED x-api-key ${key}\n`);
+  }
   process.stdout.write(`PORT ${new URL(gw.url).port}\n`);
 } else {
   process.stderr.write('usage: servers.mjs upstream | baseline URL | gateway URL\n');

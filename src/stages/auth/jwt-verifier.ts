@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { BulwarkConfig } from '../../config/schema.js';
@@ -29,6 +30,11 @@ export const MAX_TOKEN_BYTES = 8192;
 const COMPACT_JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
 const KEY_REFERENCES = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 const DEFAULT_MAX_LIFETIME_MS = 24 * 3_600_000;
+// Verified tokens are remembered briefly (by SHA-256 of the whole token, signature included):
+// ES256 verification costs ~200 us and a client sends the same token many times. Time claims are
+// re-checked on every use; 60 s bounds how long a key removed from a JWKS keeps its tokens alive.
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 5_000;
 
 interface CompiledIssuer {
   config: IssuerConfig;
@@ -54,10 +60,30 @@ export function createJwtVerifier(issuers: readonly IssuerConfig[], own?: OwnIss
     });
   }
 
+  const cache = new Map<string, { result: Extract<JwtResult, { ok: true }>; until: number; skewS: number }>();
+
   return {
     async verify(token) {
       if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: 'too_large' };
       if (!COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
+      const digest = createHash('sha256').update(token).digest('base64url');
+      const hit = cache.get(digest);
+      if (hit) {
+        const nowS = Date.now() / 1000;
+        if (Date.now() < hit.until && (hit.result.payload.exp as number) > nowS - hit.skewS) return hit.result;
+        cache.delete(digest);
+      }
+      const result = await verifyUncached(token);
+      if (result.ok) {
+        if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+        cache.set(digest, { result, until: Date.now() + CACHE_TTL_MS, skewS: (byIssuer.get(result.issuer)?.config.clockSkew ?? 0) / 1000 });
+      }
+      return result;
+    },
+  };
+
+  async function verifyUncached(token: string): Promise<JwtResult> {
+    {
       let iss: unknown;
       try {
         const header = decodeProtectedHeader(token);
@@ -90,8 +116,8 @@ export function createJwtVerifier(issuers: readonly IssuerConfig[], own?: OwnIss
       if (lifetimeMs > (cfg.maxTokenAge ?? DEFAULT_MAX_LIFETIME_MS)) return { ok: false, reason: 'lifetime_too_long' };
       if (typeof payload.sub !== 'string' || payload.sub === '') return { ok: false, reason: 'missing_sub' };
       return { ok: true, subject: payload.sub, issuer: cfg.issuer, payload, rolesClaim: cfg.rolesClaim };
-    },
-  };
+    }
+  }
 }
 
 function compileKey(cfg: IssuerConfig): JWTVerifyGetKey | Uint8Array {
