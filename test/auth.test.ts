@@ -53,6 +53,7 @@ describe('authentication and authorization (G-2, G-3)', () => {
       routes: [
         { name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat', auth: { any: ['jwt', 'apiKey'], roles: ['user', 'admin'] } },
         { name: 'admin', match: { methods: ['GET'], path: '/v1/models' }, auth: { any: ['jwt', 'apiKey'], roles: ['admin'] } },
+        { name: 'scoped', match: { methods: ['POST'], path: '/v1/embeddings' }, kind: 'openai-embeddings', auth: { any: ['jwt'], scopes: ['embed:write'] } },
       ],
     });
     keys = new ApiKeyStore(f.gw.store);
@@ -245,6 +246,23 @@ describe('authentication and authorization (G-2, G-3)', () => {
     await new Promise((r) => setTimeout(r, 500));
     await refused(await chat({ 'x-api-key': first.key }), 401);
     assert.equal((await chat({ 'x-api-key': rotated.key })).status, 200);
+  });
+
+  it('scopes come from scope or scp and must all be present', async () => {
+    const embed = async (claims: Record<string, unknown>) => {
+      const r = await fetch(`${f.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await sign(claims)}` }, body: '{"model":"m","input":"x"}' });
+      await r.arrayBuffer();
+      return r.status;
+    };
+    assert.equal(await embed({ scope: 'read embed:write' }), 200);
+    assert.equal(await embed({ scp: ['embed:write'] }), 200);
+    assert.equal(await embed({ scope: 'embed:writer' }), 403);
+    assert.equal(await embed({ scope: 'read' }), 403);
+    assert.equal(await embed({ roles: ['embed:write'] }), 403);
+  });
+
+  it('successful authentications are sampled into auth.success events', () => {
+    assert.ok(f.events.some((e) => e.event.action === 'auth.success' && e.bulwark.sampled === 100));
   });
 
   it('no event carries a token or a key', () => {

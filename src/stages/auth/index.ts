@@ -73,10 +73,13 @@ export const authStage = defineStage({
     const s = sharedFor(config, store);
     return tokenEndpoints(te, { keys: s.signing as SigningKeys, apiKeys: s.keys, apiKeyHeader: s.apiKeyHeader.toLowerCase(), events: events as EventBus });
   },
-  build(route, { config, store }) {
+  build(route, { config, store, events }) {
     const auth = route.auth;
     if (!auth || auth.public) return undefined;
     const s = sharedFor(config, store);
+    // auth.success is sampled (1 in 100 successes): a log line per authenticated request would
+    // drown the security events; failures are never sampled.
+    let successes = 0;
     const accepted = new Set(auth.all ?? auth.any ?? ['jwt', 'apiKey']);
     const mtlsConfig = config.auth.mtls;
     const requireAll = auth.all !== undefined;
@@ -135,6 +138,9 @@ export const authStage = defineStage({
         ctx.identity = { ...first, roles };
         ctx.upstreamHeaders['x-bulwark-subject'] = first.subject;
         ctx.upstreamHeaders['x-bulwark-roles'] = roles.join(',');
+        if (successes++ % 100 === 0) {
+          events.emit({ action: 'auth.success', severity: 'low', outcome: 'success', reason: first.method, userId: first.subject, requestId: ctx.id, route: route.name, method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp, details: { sampled: 100 } });
+        }
         return CONTINUE;
       },
     };
