@@ -24,6 +24,16 @@ export function registerKeys(program: Command): void {
     const events = createEventBus({ sinks: createSinks(config.events, { stdout: process.stderr }) });
     return { config, store, events, keys: new ApiKeyStore(store) };
   };
+  // Every subcommand opens the store, works, and closes it (also on errors).
+  const withKeys = async (opts: KeysOptions, fn: (ctx: ReturnType<typeof open>) => Promise<void>) => {
+    const ctx = open(opts);
+    try {
+      await fn(ctx);
+    } finally {
+      await ctx.store.close();
+      await ctx.events.close();
+    }
+  };
   const out = (opts: KeysOptions, json: unknown, text: string) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text);
 
   keys
@@ -36,25 +46,21 @@ export function registerKeys(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  bulwark keys create --name ci-bot --roles ai-user --expires 90d -c bulwark.yaml')
     .action(async (opts: KeysOptions & { name: string; roles: string; expires?: string }) => {
-      const ctx = open(opts);
-      try {
-        const ttl = opts.expires !== undefined ? parseDuration(opts.expires) : undefined;
-        if (opts.expires !== undefined && (ttl === undefined || typeof ttl !== 'number')) throw new Error(`--expires: expected a duration such as 90d, got ${opts.expires}`);
-        const roles = opts.roles.split(',').map((r) => r.trim()).filter(Boolean);
-        const { key, record } = await ctx.keys.create({ name: opts.name, roles, expiresAt: ttl !== undefined ? new Date(Date.now() + ttl) : undefined });
-        ctx.events.emit({ action: 'key.created', severity: 'medium', outcome: 'success', details: { keyId: record.id, name: record.name, roles } });
-        const memory = ctx.config.state.store === 'memory';
-        const declare = { id: record.id, name: record.name, roles, hash: sha256(key) };
-        out(
-          opts,
-          { id: record.id, key, name: record.name, roles, expiresAt: record.expiresAt ?? null, ...(memory ? { declare } : {}) },
-          `key:     ${key}\nid:      ${record.id}\nroles:   ${roles.join(',') || '-'}\nexpires: ${record.expiresAt ?? 'never'}\nThe key is shown once; only its hash is stored.\n` +
-            (memory ? `state.store is memory: nothing is shared with a running gateway. Declare the key in the config instead:\nauth:\n  apiKeys:\n    keys:\n      - ${JSON.stringify(declare)}\n` : ''),
-        );
-      } finally {
-        await ctx.store.close();
-        await ctx.events.close();
-      }
+      await withKeys(opts, async (ctx) => {
+      const ttl = opts.expires !== undefined ? parseDuration(opts.expires) : undefined;
+      if (opts.expires !== undefined && (ttl === undefined || typeof ttl !== 'number')) throw new Error(`--expires: expected a duration such as 90d, got ${opts.expires}`);
+      const roles = opts.roles.split(',').map((r) => r.trim()).filter(Boolean);
+      const { key, record } = await ctx.keys.create({ name: opts.name, roles, expiresAt: ttl !== undefined ? new Date(Date.now() + ttl) : undefined });
+      ctx.events.emit({ action: 'key.created', severity: 'medium', outcome: 'success', details: { keyId: record.id, name: record.name, roles } });
+      const memory = ctx.config.state.store === 'memory';
+      const declare = { id: record.id, name: record.name, roles, hash: sha256(key) };
+      out(
+        opts,
+        { id: record.id, key, name: record.name, roles, expiresAt: record.expiresAt ?? null, ...(memory ? { declare } : {}) },
+        `key:     ${key}\nid:      ${record.id}\nroles:   ${roles.join(',') || '-'}\nexpires: ${record.expiresAt ?? 'never'}\nThe key is shown once; only its hash is stored.\n` +
+          (memory ? `state.store is memory: nothing is shared with a running gateway. Declare the key in the config instead:\nauth:\n  apiKeys:\n    keys:\n      - ${JSON.stringify(declare)}\n` : ''),
+      );
+      });
     });
 
   keys
@@ -64,15 +70,11 @@ export function registerKeys(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  bulwark keys list -c bulwark.yaml --json')
     .action(async (opts: KeysOptions) => {
-      const ctx = open(opts);
-      try {
-        const list = (await ctx.keys.list()).map(({ hash: _hash, ...rest }) => rest);
-        const status = (r: Omit<ApiKeyRecord, 'hash'>) => (r.revokedAt ? 'revoked' : r.graceUntil ? `grace until ${r.graceUntil}` : r.expiresAt && Date.parse(r.expiresAt) < Date.now() ? 'expired' : 'active');
-        out(opts, list, list.length === 0 ? 'no keys\n' : list.map((r) => `${r.id}  ${r.name}  roles=${r.roles.join(',') || '-'}  ${status(r)}  last used ${r.lastUsedAt ?? 'never'}`).join('\n') + '\n');
-      } finally {
-        await ctx.store.close();
-        await ctx.events.close();
-      }
+      await withKeys(opts, async (ctx) => {
+      const list = (await ctx.keys.list()).map(({ hash: _hash, ...rest }) => rest);
+      const status = (r: Omit<ApiKeyRecord, 'hash'>) => (r.revokedAt ? 'revoked' : r.graceUntil ? `grace until ${r.graceUntil}` : r.expiresAt && Date.parse(r.expiresAt) < Date.now() ? 'expired' : 'active');
+      out(opts, list, list.length === 0 ? 'no keys\n' : list.map((r) => `${r.id}  ${r.name}  roles=${r.roles.join(',') || '-'}  ${status(r)}  last used ${r.lastUsedAt ?? 'never'}`).join('\n') + '\n');
+      });
     });
 
   keys
@@ -82,16 +84,12 @@ export function registerKeys(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  bulwark keys revoke k3x7q2mfa9zt -c bulwark.yaml')
     .action(async (id: string, opts: KeysOptions) => {
-      const ctx = open(opts);
-      try {
-        const r = await ctx.keys.revoke(id);
-        if (!r) throw new Error(`no stored key ${id}`);
-        ctx.events.emit({ action: 'key.revoked', severity: 'medium', outcome: 'success', details: { keyId: id } });
-        out(opts, { id, revokedAt: r.revokedAt }, `revoked ${id}\n`);
-      } finally {
-        await ctx.store.close();
-        await ctx.events.close();
-      }
+      await withKeys(opts, async (ctx) => {
+      const r = await ctx.keys.revoke(id);
+      if (!r) throw new Error(`no stored key ${id}`);
+      ctx.events.emit({ action: 'key.revoked', severity: 'medium', outcome: 'success', details: { keyId: id } });
+      out(opts, { id, revokedAt: r.revokedAt }, `revoked ${id}\n`);
+      });
     });
 
   keys
@@ -102,17 +100,13 @@ export function registerKeys(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  bulwark keys rotate k3x7q2mfa9zt --grace 24h -c bulwark.yaml')
     .action(async (id: string, opts: KeysOptions & { grace: string }) => {
-      const ctx = open(opts);
-      try {
-        const grace = parseDuration(opts.grace);
-        if (grace === undefined) throw new Error(`--grace: expected a duration such as 24h, got ${opts.grace}`);
-        const r = await ctx.keys.rotate(id, grace);
-        if (!r) throw new Error(`no active stored key ${id}`);
-        ctx.events.emit({ action: 'key.created', severity: 'medium', outcome: 'success', details: { keyId: r.record.id, rotatedFrom: id } });
-        out(opts, { id: r.record.id, key: r.key, name: r.record.name, roles: r.record.roles, expiresAt: r.record.expiresAt ?? null, replaces: id, oldValidUntil: r.old.graceUntil }, `key:     ${r.key}\nid:      ${r.record.id}\nreplaces ${id}, which stays valid until ${r.old.graceUntil}\n`);
-      } finally {
-        await ctx.store.close();
-        await ctx.events.close();
-      }
+      await withKeys(opts, async (ctx) => {
+      const grace = parseDuration(opts.grace);
+      if (grace === undefined) throw new Error(`--grace: expected a duration such as 24h, got ${opts.grace}`);
+      const r = await ctx.keys.rotate(id, grace);
+      if (!r) throw new Error(`no active stored key ${id}`);
+      ctx.events.emit({ action: 'key.created', severity: 'medium', outcome: 'success', details: { keyId: r.record.id, rotatedFrom: id } });
+      out(opts, { id: r.record.id, key: r.key, name: r.record.name, roles: r.record.roles, expiresAt: r.record.expiresAt ?? null, replaces: id, oldValidUntil: r.old.graceUntil }, `key:     ${r.key}\nid:      ${r.record.id}\nreplaces ${id}, which stays valid until ${r.old.graceUntil}\n`);
+      });
     });
 }
