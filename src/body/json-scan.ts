@@ -1,41 +1,16 @@
 import { BODY_OK, echo, rejectBody, type BodyCheckFailure, type BodyCheckResult } from './body-result.js';
+import {
+  TAB, LF, CR, SPACE, QUOTE, PLUS, COMMA, MINUS, DOT, SLASH, DIGIT_0, DIGIT_1, DIGIT_9, COLON,
+  UPPER_E, LBRACKET, BACKSLASH, RBRACKET, LOWER_B, LOWER_E, LOWER_F, LOWER_N, LOWER_R, LOWER_T,
+  LOWER_U, LBRACE, RBRACE, HIGH_SURROGATE_MIN, HIGH_SURROGATE_MAX, LOW_SURROGATE_MIN,
+  LOW_SURROGATE_MAX, hex4, hexUnit, describeChar
+} from './json-chars.js';
 
 export type JsonScanOptions = {
   /** Most containers (objects + arrays) that may be open at once; `{}` is depth 1. */
   maxDepth: number;
 };
 
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const SLASH = 0x2f;
-const DIGIT_0 = 0x30;
-const DIGIT_1 = 0x31;
-const DIGIT_9 = 0x39;
-const COLON = 0x3a;
-const UPPER_E = 0x45;
-const LBRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const RBRACKET = 0x5d;
-const LOWER_B = 0x62;
-const LOWER_E = 0x65;
-const LOWER_F = 0x66;
-const LOWER_N = 0x6e;
-const LOWER_R = 0x72;
-const LOWER_T = 0x74;
-const LOWER_U = 0x75;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const HIGH_SURROGATE_MIN = 0xd800;
-const HIGH_SURROGATE_MAX = 0xdbff;
-const LOW_SURROGATE_MIN = 0xdc00;
-const LOW_SURROGATE_MAX = 0xdfff;
 
 /**
  * One open object. Arrays need no state beyond "an array is open", so they are pushed as `null`
@@ -414,28 +389,3 @@ class Scanner {
 }
 
 /** Value of four hex digits at `at`, or -1. */
-function hex4(text: string, at: number): number {
-  let v = 0;
-  for (let i = at; i < at + 4; i++) {
-    const c = text.charCodeAt(i);
-    let d: number;
-    if (c >= DIGIT_0 && c <= DIGIT_9) d = c - DIGIT_0;
-    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
-    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
-    else return -1;
-    v = (v << 4) | d;
-  }
-  return v;
-}
-
-function hexUnit(code: number): string {
-  return code.toString(16).toUpperCase().padStart(4, '0');
-}
-
-/** Name one input character for a message without echoing anything that could forge output. */
-function describeChar(code: number): string {
-  if (Number.isNaN(code)) return 'end of input';
-  if (code === 0x27) return `"'"`;
-  if (code > SPACE && code < 0x7f) return `'${String.fromCharCode(code)}'`;
-  return `U+${hexUnit(code)}`;
-}
