@@ -19,7 +19,6 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
   need('auth', 'auth.jwt', config.auth.jwt);
   need('auth', 'auth.apiKeys', config.auth.apiKeys);
   need('admin', 'admin', config.admin);
-  need('redis-store', 'state.store', config.state.store === 'redis' ? 'redis' : undefined);
   need('inventory', 'inventory', config.inventory);
   need('alerts', 'events.alerts', config.events.alerts.length > 0 ? config.events.alerts : undefined);
   config.events.sinks.forEach((s, i) => {

@@ -27,9 +27,10 @@ describe('createStore', () => {
     assert.throws(() => createStore({ store: 'sqlite' }), /state\.sqlite\.path is required/);
   });
 
-  it('says plainly that redis is not in this build', () => {
-    assert.throws(() => createStore({ store: 'redis' }), {
-      message: 'state.store "redis" is not available in this build yet',
-    });
+  it('requires state.redis.url for redis, and builds a redis store from it', async () => {
+    assert.throws(() => createStore({ store: 'redis' }), /state\.redis\.url is required/);
+    const store = createStore({ store: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix: 'bulwark-test:create:' } });
+    assert.equal(store.kind, 'redis');
+    await store.close();
   });
 });

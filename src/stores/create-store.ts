@@ -1,11 +1,13 @@
 import type { Store } from './store.js';
 import { createMemoryStore } from './memory-store.js';
 import { createSqliteStore } from './sqlite-store.js';
+import { createRedisStore } from './redis-store.js';
 
 /** The `state` section of the config, as far as choosing a store goes. */
 export interface StoreConfig {
   store: 'memory' | 'sqlite' | 'redis';
   sqlite?: { path: string };
+  redis?: { url: string; prefix: string };
 }
 
 /** The store named by `state.store`; the only place that maps config to an implementation. */
@@ -19,7 +21,8 @@ export function createStore(config: StoreConfig): Store {
       }
       return createSqliteStore({ path: config.sqlite.path });
     case 'redis':
-      throw new Error('state.store "redis" is not available in this build yet');
+      if (!config.redis?.url) throw new Error('state.redis.url is required when state.store is "redis"');
+      return createRedisStore({ url: config.redis.url, prefix: config.redis.prefix });
     default: {
       // Config arrives from YAML, so guard at runtime what the type already rules out.
       const unknown: never = config.store;
