@@ -38,6 +38,8 @@ function compareKeys(a: string, b: string): number {
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const values = new Map<string, ValueEntry>();
   const sets = new Map<string, SetEntry>();
+  // Sliding-window logs: timestamps per key, oldest first. Pruned on every hit and by the sweep.
+  const hits = new Map<string, { times: number[]; windowMs: number }>();
   let closed = false;
 
   const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
@@ -47,6 +49,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           const now = Date.now();
           for (const [key, entry] of values) if (isExpired(entry.expiresAt, now)) values.delete(key);
           for (const [key, entry] of sets) if (isExpired(entry.expiresAt, now)) sets.delete(key);
+          for (const [key, entry] of hits) if ((entry.times.at(-1) ?? 0) + entry.windowMs <= now) hits.delete(key);
         }, sweepIntervalMs)
       : undefined;
   // The sweep is housekeeping; it must never be what keeps the process alive.
@@ -78,6 +81,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
   return {
     kind: 'memory',
+
+    async hit(key, limit, windowMs) {
+      assertOpen();
+      const now = Date.now();
+      const entry = hits.get(key) ?? { times: [], windowMs };
+      entry.windowMs = windowMs;
+      const from = now - windowMs;
+      let drop = 0;
+      while (drop < entry.times.length && (entry.times[drop] as number) <= from) drop++;
+      if (drop > 0) entry.times.splice(0, drop);
+      const allowed = entry.times.length < limit;
+      if (allowed) entry.times.push(now);
+      if (entry.times.length === 0) hits.delete(key);
+      else hits.set(key, entry);
+      const oldest = entry.times[0];
+      return { allowed, count: entry.times.length, resetMs: oldest === undefined ? 0 : Math.max(0, oldest + windowMs - now) };
+    },
 
     async get(key) {
       assertOpen();

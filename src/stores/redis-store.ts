@@ -22,6 +22,26 @@ local n = redis.call('INCRBY', KEYS[1], ARGV[1])
 if existed == 0 and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return n`;
 
+// Sliding-window log on a sorted set, timed by the Redis server's clock so instances with skewed
+// clocks still share one window. Returns {allowed, count, oldest-age-ms}.
+const HIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  count = count + 1
+  allowed = 1
+end
+redis.call('PEXPIRE', KEYS[1], window)
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local reset = 0
+if oldest[2] then reset = tonumber(oldest[2]) + window - now end
+return {allowed, count, reset}`;
+
 /**
  * The Store contract on Redis (ioredis), so several gateway instances share keys, bans, counters
  * and inventory. Commands fail fast instead of queueing while Redis is away (no offline queue,
@@ -95,6 +115,12 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       }),
     setRemove: (key, members) => call(async () => (members.length === 0 ? 0 : redis.srem(key, ...members))),
     setMembers: (key) => call(() => redis.smembers(key)),
+    hit: (key, limit, windowMs) =>
+      call(async () => {
+        const member = `${Date.now()}:${Math.random().toString(36).slice(2)}`;
+        const [allowed, count, reset] = (await redis.eval(HIT, 1, `\u0000hit:${key}`, String(limit), String(Math.ceil(windowMs)), member)) as [number, number, number];
+        return { allowed: allowed === 1, count, resetMs: Math.max(0, reset) };
+      }),
     ttl: (key) =>
       call(async () => {
         const t = await redis.pttl(key);
@@ -109,7 +135,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         do {
           const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
           cursor = next;
-          for (const k of batch) found.add(k.slice(options.prefix.length));
+          // Sliding-window logs live under a NUL-led name: not part of the key listing.
+          for (const k of batch) if (k.charCodeAt(options.prefix.length) !== 0) found.add(k.slice(options.prefix.length));
         } while (cursor !== '0');
         return [...found].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))).slice(0, Math.max(0, Math.floor(limit)));
       }),

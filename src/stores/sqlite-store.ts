@@ -40,6 +40,12 @@ const SCHEMA = `
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS store_set_members_expiry
     ON store_set_members (expires_at) WHERE expires_at IS NOT NULL;
+
+  CREATE TABLE IF NOT EXISTS store_hits (
+    key        TEXT PRIMARY KEY,
+    times      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
 `;
 
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
@@ -237,6 +243,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
             const now = Date.now();
             statements.sweepValues.run({ now });
             statements.sweepSets.run({ now });
+            sweepHits.run({ now });
           } catch {
             // Reads already hide expired rows; a sweep that lost a lock race (SQLITE_BUSY)
             // just tries again next interval rather than crashing the process from a timer.
@@ -246,8 +253,29 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // The sweep is housekeeping; it must never be what keeps the process alive.
   sweepTimer?.unref();
 
+  // A sliding-window log is a JSON array of timestamps in its own table, read-modified-written in
+  // one IMMEDIATE transaction so processes sharing the file never both take the last slot.
+  const getHits = db.prepare<{ key: string }, string>('SELECT times FROM store_hits WHERE key = @key').pluck();
+  const putHits = db.prepare<{ key: string; times: string; expiresAt: number }>(
+    'INSERT INTO store_hits (key, times, expires_at) VALUES (@key, @times, CAST(@expiresAt AS INTEGER)) ON CONFLICT (key) DO UPDATE SET times = excluded.times, expires_at = excluded.expires_at',
+  );
+  const sweepHits = db.prepare<{ now: number }>('DELETE FROM store_hits WHERE expires_at <= @now');
+  const hitTx = db.transaction((key: string, limit: number, windowMs: number, now: number) => {
+    const raw = getHits.get({ key });
+    const times = (raw ? (JSON.parse(raw) as number[]) : []).filter((t) => t > now - windowMs);
+    const allowed = times.length < limit;
+    if (allowed) times.push(now);
+    putHits.run({ key, times: JSON.stringify(times), expiresAt: Math.ceil((times.at(-1) ?? now) + windowMs) });
+    const oldest = times[0];
+    return { allowed, count: times.length, resetMs: oldest === undefined ? 0 : Math.max(0, oldest + windowMs - now) };
+  });
+
   return {
     kind: 'sqlite',
+
+    async hit(key, limit, windowMs) {
+      return hitTx.immediate(key, limit, windowMs, Date.now());
+    },
 
     async get(key) {
       return statements.get.get({ key, now: Date.now() });

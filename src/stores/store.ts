@@ -9,6 +9,12 @@
  * the call rejects with a RangeError). Expired entries are never returned. A key holds one
  * kind of entry (value/counter or set); using one key for both is unspecified.
  */
+export interface HitResult {
+  allowed: boolean;
+  count: number;
+  resetMs: number;
+}
+
 export interface Store {
   /** Which implementation this is, for status pages and events. */
   readonly kind: 'memory' | 'sqlite' | 'redis';
@@ -54,6 +60,15 @@ export interface Store {
    * sorted by Unicode code point (UTF-8 byte order, not JavaScript's UTF-16 `sort()` order).
    */
   keys(prefix: string, limit?: number): Promise<string[]>;
+
+  /**
+   * Sliding-window log for rate limits: atomically record one event for `key` when fewer than
+   * `limit` events fall in the last `windowMs`. Never more than `limit` events are recorded in any
+   * window of that length (no fixed-window edge burst). `count` is the events in the window after
+   * this call; `resetMs` is when the oldest of them leaves it (the wait before a refused caller
+   * may retry). Hit keys are their own namespace: `get`/`delete` do not see them.
+   */
+  hit(key: string, limit: number, windowMs: number): Promise<HitResult>;
 
   /** Release connections, timers and file handles. The store is unusable afterwards. */
   close(): Promise<void>;
