@@ -29,8 +29,12 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
   config.routes.forEach((r, i) => {
     const at = `routes[${i}]`;
     need('auth', `${at}.auth`, r.auth && !r.auth.public ? r.auth : undefined);
-    need('rate-limit', `${at}.rateLimit`, r.rateLimit);
-    need('rate-limit', `${at}.adaptive`, r.adaptive);
+    r.rateLimit?.forEach((rule, j) => {
+      if (rule.tokens !== undefined) need('rate-limit-tokens', `${at}.rateLimit[${j}] (tokens)`, true);
+      if (rule.concurrent !== undefined) need('rate-limit-concurrent', `${at}.rateLimit[${j}] (concurrent)`, true);
+      if (rule.requests !== undefined) need('rate-limit', `${at}.rateLimit[${j}]`, true);
+    });
+    need('adaptive', `${at}.adaptive`, r.adaptive);
     if (r.input) {
       const { maxTokens: _t, clampTokens: _c, schema, ...rest } = r.input;
       need('input-guard', `${at}.input.schema`, schema !== 'builtin' ? schema : undefined);

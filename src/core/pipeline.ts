@@ -51,7 +51,7 @@ export function createPipeline(route: RouteConfig, stages: readonly StageInstanc
     }
     if (monitor) {
       counters.inc(stage.name, route.name, 'would_deny');
-      emitRefusal(events, subjectOf(ctx), { ...verdict, event: { stage: stage.name, ...verdict.event } }, 'would_block', verdict.status ?? defaultStatus(verdict.code));
+      if (!verdict.quiet) emitRefusal(events, subjectOf(ctx), { ...verdict, event: { stage: stage.name, ...verdict.event } }, 'would_block', verdict.status ?? defaultStatus(verdict.code));
       return undefined;
     }
     counters.inc(stage.name, route.name, 'denied');

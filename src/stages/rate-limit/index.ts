@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { RouteConfig } from '../../config/schema-route.js';
+import type { RequestContext } from '../../core/context.js';
+import { defineStage, type StageInstance } from '../../core/stage.js';
+import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
+import type { Store } from '../../stores/store.js';
+
+type Rule = NonNullable<RouteConfig['rateLimit']>[number];
+interface RequestRule {
+  index: number;
+  by: Rule['by'];
+  limit: number;
+  windowMs: number;
+}
+
+/** Rules this stage enforces: request counts. Token budgets and concurrency are separate features. */
+function requestRules(route: RouteConfig, pick: (r: RequestRule) => boolean): RequestRule[] {
+  return (route.rateLimit ?? [])
+    .map((r, index) => ({ index, by: r.by, limit: r.requests as number, windowMs: r.per as number, isRequests: r.requests !== undefined }))
+    .filter((r) => r.isRequests)
+    .map(({ isRequests: _i, ...r }) => r)
+    .filter(pick);
+}
+
+/** The value a rule counts by; undefined when the rule does not apply to this request. */
+function subjectOf(rule: RequestRule, ctx: RequestContext): string | undefined {
+  switch (rule.by) {
+    case 'ip':
+      return ctx.clientIp;
+    case 'identity':
+      // Never the credential string: re-minted tokens for one subject share one budget. An
+      // anonymous caller (public route) is counted by address.
+      return ctx.identity ? `id:${ctx.identity.subject}` : `ip:${ctx.clientIp}`;
+    case 'apiKey':
+      return ctx.identity?.method === 'apiKey' ? ctx.identity.subject : undefined;
+    case 'route':
+      return 'route';
+    default: {
+      const name = rule.by.slice('header:'.length);
+      const v = ctx.headers[name];
+      const value = Array.isArray(v) ? v[0] : v;
+      // Hashed: header values are client input of any length; a missing header is one shared bucket.
+      return value === undefined ? '(none)' : createHash('sha256').update(value).digest('base64url');
+    }
+  }
+}
+
+function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig, rules: RequestRule[], store: Store): StageInstance {
+  // ratelimit.exceeded is sampled: one event per key per window, so a flood cannot flood the log.
+  const reported = new Map<string, number>();
+  return {
+    name,
+    phase,
+    async onRequest(ctx): Promise<Verdict> {
+      for (const rule of rules) {
+        const subject = subjectOf(rule, ctx);
+        if (subject === undefined) continue;
+        const key = `rl:${route.name}:${rule.index}:${subject}`;
+        const r = await store.hit(key, rule.limit, rule.windowMs);
+        if (r.allowed) continue;
+        const now = Date.now();
+        const sampled = (reported.get(key) ?? 0) <= now;
+        if (sampled) {
+          reported.set(key, now + rule.windowMs);
+          if (reported.size > 10_000) for (const [k, until] of reported) if (until <= now) reported.delete(k);
+        }
+        const resetS = Math.max(1, Math.ceil(r.resetMs / 1000));
+        const policy = `r${rule.index}`;
+        return deny('RATE_LIMITED', `Rate limit of ${rule.limit} requests per ${rule.windowMs / 1000} s reached; retry in ${resetS} s.`, {
+          headers: {
+            'retry-after': String(resetS),
+            'ratelimit-policy': `"${policy}";q=${rule.limit};w=${Math.ceil(rule.windowMs / 1000)}`,
+            ratelimit: `"${policy}";r=0;t=${resetS}`,
+          },
+          // An unsampled refusal still refuses; it just writes no event.
+          quiet: !sampled,
+          event: { action: 'ratelimit.exceeded', severity: 'low', reason: `by_${rule.by}`, details: { limit: rule.limit, windowMs: rule.windowMs, rule: rule.index } },
+        });
+      }
+      return CONTINUE;
+    },
+  };
+}
+
+/**
+ * Per-address limits run in `identify`, before authentication, so every request counts, failed
+ * authentications included (brute-force throttling).
+ */
+export const rateLimitIpStage = defineStage({
+  name: 'rate-limit-ip',
+  build(route, { store }) {
+    const rules = requestRules(route, (r) => r.by === 'ip');
+    return rules.length ? limiter('rate-limit-ip', 'identify', route, rules, store) : undefined;
+  },
+});
+
+/** Per-identity, key, route and header limits run in `limit`, once the subject is known. */
+export const rateLimitStage = defineStage({
+  name: 'rate-limit',
+  build(route, { store }) {
+    const rules = requestRules(route, (r) => r.by !== 'ip');
+    return rules.length ? limiter('rate-limit', 'limit', route, rules, store) : undefined;
+  },
+});
