@@ -108,3 +108,45 @@ describe('rate limits (G-5)', () => {
     }
   });
 });
+
+describe('state.redis.onError when Redis is unreachable', () => {
+  const dead = (onError: 'local' | 'deny' | 'allow') => ({
+    state: { store: 'redis' as const, redis: { url: 'redis://127.0.0.1:1', prefix: 'x:', onError } },
+    routes: [route([{ by: 'ip', requests: 2, per: '1m' }], { auth: { public: true } })],
+  });
+  const statuses = async (f: Fixture, n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push((await post(f)).status);
+    return out;
+  };
+
+  it('local: limits are counted in the process, and the degradation is reported', async () => {
+    const f = await startFixture(dead('local'));
+    try {
+      assert.deepEqual(await statuses(f, 3), [200, 200, 429]);
+      assert.ok(f.events.some((e) => e.event.action === 'stage.error' && e.event.reason === 'store_unavailable_local'));
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('deny: the request is refused (fail closed), nothing forwarded', async () => {
+    const f = await startFixture(dead('deny'));
+    try {
+      assert.deepEqual(await statuses(f, 2), [500, 500]);
+      assert.equal(f.mock.requests.length, 0);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('allow: requests pass unlimited, and that is reported', async () => {
+    const f = await startFixture(dead('allow'));
+    try {
+      assert.deepEqual(await statuses(f, 3), [200, 200, 200]);
+      assert.ok(f.events.some((e) => e.event.action === 'stage.error' && e.event.reason === 'store_unavailable_allow'));
+    } finally {
+      await f.close();
+    }
+  });
+});

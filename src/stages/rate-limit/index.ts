@@ -3,7 +3,10 @@ import type { RouteConfig } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { defineStage, type StageInstance } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
-import type { Store } from '../../stores/store.js';
+import type { BulwarkConfig } from '../../config/schema.js';
+import type { EventBus } from '../../events/bus.js';
+import { createMemoryStore } from '../../stores/memory-store.js';
+import type { HitResult, Store } from '../../stores/store.js';
 
 type Rule = NonNullable<RouteConfig['rateLimit']>[number];
 interface RequestRule {
@@ -45,7 +48,33 @@ function subjectOf(rule: RequestRule, ctx: RequestContext): string | undefined {
   }
 }
 
-function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig, rules: RequestRule[], store: Store): StageInstance {
+/**
+ * The counting backend with `state.redis.onError` applied: when the shared store fails, `local`
+ * counts in this process (the budget is per instance until Redis returns), `allow` lets the
+ * request through, `deny` (and every non-Redis store) fails the stage, which the route's onError
+ * turns into a refusal. Each degraded decision is said in a `stage.error` event, never silently.
+ */
+function countingFor(config: BulwarkConfig, store: Store, events: EventBus): (key: string, limit: number, windowMs: number) => Promise<HitResult | 'allow'> {
+  const policy = store.kind === 'redis' ? config.state.redis.onError : 'deny';
+  let local: Store | undefined;
+  let lastReport = 0;
+  return async (key, limit, windowMs) => {
+    try {
+      return await store.hit(key, limit, windowMs);
+    } catch (err) {
+      if (policy === 'deny') throw err;
+      if (Date.now() - lastReport > 10_000) {
+        lastReport = Date.now();
+        events.emit({ action: 'stage.error', severity: 'high', outcome: 'failure', stage: 'rate-limit', reason: `store_unavailable_${policy}`, message: `state store unavailable; rate limits ${policy === 'local' ? 'counted per instance' : 'not applied'} until it returns` });
+      }
+      if (policy === 'allow') return 'allow';
+      local ??= createMemoryStore();
+      return local.hit(key, limit, windowMs);
+    }
+  };
+}
+
+function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig, rules: RequestRule[], count: ReturnType<typeof countingFor>): StageInstance {
   // ratelimit.exceeded is sampled: one event per key per window, so a flood cannot flood the log.
   const reported = new Map<string, number>();
   return {
@@ -56,8 +85,8 @@ function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig
         const subject = subjectOf(rule, ctx);
         if (subject === undefined) continue;
         const key = `rl:${route.name}:${rule.index}:${subject}`;
-        const r = await store.hit(key, rule.limit, rule.windowMs);
-        if (r.allowed) continue;
+        const r = await count(key, rule.limit, rule.windowMs);
+        if (r === 'allow' || r.allowed) continue;
         const now = Date.now();
         const sampled = (reported.get(key) ?? 0) <= now;
         if (sampled) {
@@ -88,17 +117,17 @@ function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig
  */
 export const rateLimitIpStage = defineStage({
   name: 'rate-limit-ip',
-  build(route, { store }) {
+  build(route, { config, store, events }) {
     const rules = requestRules(route, (r) => r.by === 'ip');
-    return rules.length ? limiter('rate-limit-ip', 'identify', route, rules, store) : undefined;
+    return rules.length ? limiter('rate-limit-ip', 'identify', route, rules, countingFor(config, store, events)) : undefined;
   },
 });
 
 /** Per-identity, key, route and header limits run in `limit`, once the subject is known. */
 export const rateLimitStage = defineStage({
   name: 'rate-limit',
-  build(route, { store }) {
+  build(route, { config, store, events }) {
     const rules = requestRules(route, (r) => r.by !== 'ip');
-    return rules.length ? limiter('rate-limit', 'limit', route, rules, store) : undefined;
+    return rules.length ? limiter('rate-limit', 'limit', route, rules, countingFor(config, store, events)) : undefined;
   },
 });
