@@ -61,6 +61,8 @@ async function main() {
   const authTargets: Record<string, string> = {
     'gateway-jwt': await start('gateway', upstream, { BENCH_AUTH: 'jwt' }, 'gateway-jwt'),
     'gateway-apikey': await start('gateway', upstream, { BENCH_AUTH: 'apikey' }, 'gateway-apikey'),
+    'gateway-rl-mem': await start('gateway', upstream, { BENCH_LIMIT: 'memory' }, 'gateway-rl-mem'),
+    'gateway-rl-redis': await start('gateway', upstream, { BENCH_LIMIT: 'redis' }, 'gateway-rl-redis'),
   };
   const names = Object.keys(targets);
   const scenarios = [
@@ -83,13 +85,13 @@ async function main() {
     const r = results[s.name] as Record<string, Sample[]>;
     const m = (name: string, k: keyof Sample) => median((r[name] ?? []).map((x) => x[k]));
     process.stdout.write(`\n${s.name}\n`);
-    process.stdout.write(`  ${'target'.padEnd(12)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50 ms*'.padStart(7)} ${'p99 ms*'.padStart(7)} ${'errors'.padStart(7)}\n`);
+    process.stdout.write(`  ${'target'.padEnd(17)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50 ms*'.padStart(7)} ${'p99 ms*'.padStart(7)} ${'errors'.padStart(7)}\n`);
     for (const name of Object.keys(r)) {
-      process.stdout.write(`  ${name.padEnd(12)} ${m(name, 'rps').toFixed(0).padStart(9)} ${m(name, 'mean').toFixed(3).padStart(8)} ${m(name, 'p50').toFixed(0).padStart(7)} ${m(name, 'p99').toFixed(0).padStart(7)} ${String(m(name, 'errors')).padStart(7)}\n`);
+      process.stdout.write(`  ${name.padEnd(17)} ${m(name, 'rps').toFixed(0).padStart(9)} ${m(name, 'mean').toFixed(3).padStart(8)} ${m(name, 'p50').toFixed(0).padStart(7)} ${m(name, 'p99').toFixed(0).padStart(7)} ${String(m(name, 'errors')).padStart(7)}\n`);
     }
-    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey'] : [])]) {
+    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis'] : [])]) {
       if (g.startsWith('gateway-') && g !== 'gateway-raw') {
-        process.stdout.write(`  ${g}: auth adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
+        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the limiter' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
       }
       process.stdout.write(`  ${g}: throughput ${(m(g, 'rps') / m('baseline', 'rps')).toFixed(3)} x baseline, ${(m(g, 'rps') / m('direct', 'rps')).toFixed(3)} x direct; mean latency added ${(m(g, 'mean') - m('direct', 'mean')).toFixed(3)} ms vs direct, ${(m(g, 'mean') - m('baseline', 'mean')).toFixed(3)} ms vs baseline\n`);
     }

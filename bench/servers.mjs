@@ -63,6 +63,9 @@ if (role === 'upstream') {
   // BENCH_AUTH=jwt|apikey: the chat route requires that credential (ES256 JWT against a cached
   // key set, or an API key from the store); the credential is printed for the driver.
   const authMode = process.env.BENCH_AUTH;
+  // BENCH_LIMIT=memory|redis: a per-IP request limit high enough never to refuse, so the cost of
+  // counting is what is measured.
+  const limitStore = process.env.BENCH_LIMIT;
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const config = configSchema.parse({
@@ -70,7 +73,12 @@ if (role === 'upstream') {
     server: { listen: '127.0.0.1:0' },
     upstreams: { llm: { url: upstreamUrl } },
     ...(authMode ? { auth: { jwt: [{ issuer: 'bench', audience: 'bench', jwks: { keys: [jwk] }, algorithms: ['ES256'] }], apiKeys: {} } } : {}),
-    routes: [{ name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat', ...(authMode ? { auth: { any: ['jwt', 'apiKey'], roles: ['user'] } } : {}) }],
+    ...(limitStore === 'redis' ? { state: { store: 'redis', redis: { url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `bulwark-bench:${process.pid}:` } } } : {}),
+    routes: [{
+      name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat',
+      ...(authMode ? { auth: { any: ['jwt', 'apiKey'], roles: ['user'] } } : {}),
+      ...(limitStore ? { rateLimit: [{ by: 'ip', requests: 100_000_000, per: '10s' }] } : {}),
+    }],
     events: { sinks: [] },
   });
   const gw = await createGateway({ config });
