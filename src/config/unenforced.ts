@@ -34,7 +34,6 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
       if (rule.concurrent !== undefined) need('rate-limit-concurrent', `${at}.rateLimit[${j}] (concurrent)`, true);
       if (rule.requests !== undefined) need('rate-limit', `${at}.rateLimit[${j}]`, true);
     });
-    need('adaptive', `${at}.adaptive`, r.adaptive);
     if (r.input) {
       const { maxTokens: _t, clampTokens: _c, schema, ...rest } = r.input;
       need('input-guard', `${at}.input.schema`, schema !== 'builtin' ? schema : undefined);

@@ -28,6 +28,8 @@ export interface StageInstance {
   onRequest?(ctx: RequestContext): Verdict | Promise<Verdict>;
   /** Called once per response; return a filter to transform the body, or undefined to pass it through. */
   onResponse?(ctx: RequestContext, head: ResponseHead): ResponseFilter | undefined;
+  /** Releases what the instance holds (subscriptions, timers) when its config is replaced or the gateway stops. */
+  close?(): void;
 }
 
 /** A request to an endpoint the gateway answers itself (token endpoint, JWKS). */

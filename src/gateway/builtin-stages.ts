@@ -1,9 +1,10 @@
 import type { StageDefinition } from '../core/stage.js';
 import { authStage, authzStage } from '../stages/auth/index.js';
 import { rateLimitIpStage, rateLimitStage } from '../stages/rate-limit/index.js';
+import { adaptiveStage, banIdentityStage, banIpStage } from '../stages/ban/index.js';
 
 /**
  * The stages every gateway runs, in order (within a phase, this order). The core's own request
  * checks are phases of the core itself, not stages.
  */
-export const BUILTIN_STAGES: readonly StageDefinition[] = [rateLimitIpStage, authStage, authzStage, rateLimitStage];
+export const BUILTIN_STAGES: readonly StageDefinition[] = [banIpStage, adaptiveStage, rateLimitIpStage, authStage, authzStage, banIdentityStage, rateLimitStage];

@@ -75,6 +75,7 @@ export function buildRuntime(config: BulwarkConfig, deps: { events: EventBus; co
       return { route: store.entry, params: hit.params };
     },
     async close() {
+      for (const r of compiled) for (const s of r.pipeline.stages) s.close?.();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
     },
   };

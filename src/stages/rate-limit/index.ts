@@ -74,18 +74,21 @@ function countingFor(config: BulwarkConfig, store: Store, events: EventBus): (ke
   };
 }
 
-function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig, rules: RequestRule[], count: ReturnType<typeof countingFor>): StageInstance {
+function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig, rules: RequestRule[], count: ReturnType<typeof countingFor>, penaltyStore?: Store): StageInstance {
   // ratelimit.exceeded is sampled: one event per key per window, so a flood cannot flood the log.
   const reported = new Map<string, number>();
   return {
     name,
     phase,
     async onRequest(ctx): Promise<Verdict> {
+      // adaptive: a client with recent offences on this route gets `penalty` x its limits.
+      const penalised = route.adaptive !== undefined && Number((await penaltyStore?.get(`offence:ip:${route.name}:${ctx.clientIp}`)) ?? 0) > 0;
       for (const rule of rules) {
         const subject = subjectOf(rule, ctx);
         if (subject === undefined) continue;
         const key = `rl:${route.name}:${rule.index}:${subject}`;
-        const r = await count(key, rule.limit, rule.windowMs);
+        const limit = penalised ? Math.max(1, Math.floor(rule.limit * (route.adaptive?.penalty ?? 1))) : rule.limit;
+        const r = await count(key, limit, rule.windowMs);
         if (r === 'allow' || r.allowed) continue;
         const now = Date.now();
         const sampled = (reported.get(key) ?? 0) <= now;
@@ -95,10 +98,10 @@ function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig
         }
         const resetS = Math.max(1, Math.ceil(r.resetMs / 1000));
         const policy = `r${rule.index}`;
-        return deny('RATE_LIMITED', `Rate limit of ${rule.limit} requests per ${rule.windowMs / 1000} s reached; retry in ${resetS} s.`, {
+        return deny('RATE_LIMITED', `Rate limit of ${limit} requests per ${rule.windowMs / 1000} s reached; retry in ${resetS} s.`, {
           headers: {
             'retry-after': String(resetS),
-            'ratelimit-policy': `"${policy}";q=${rule.limit};w=${Math.ceil(rule.windowMs / 1000)}`,
+            'ratelimit-policy': `"${policy}";q=${limit};w=${Math.ceil(rule.windowMs / 1000)}`,
             ratelimit: `"${policy}";r=0;t=${resetS}`,
           },
           // An unsampled refusal still refuses; it just writes no event.
@@ -119,7 +122,7 @@ export const rateLimitIpStage = defineStage({
   name: 'rate-limit-ip',
   build(route, { config, store, events }) {
     const rules = requestRules(route, (r) => r.by === 'ip');
-    return rules.length ? limiter('rate-limit-ip', 'identify', route, rules, countingFor(config, store, events)) : undefined;
+    return rules.length ? limiter('rate-limit-ip', 'identify', route, rules, countingFor(config, store, events), store) : undefined;
   },
 });
 
@@ -128,6 +131,6 @@ export const rateLimitStage = defineStage({
   name: 'rate-limit',
   build(route, { config, store, events }) {
     const rules = requestRules(route, (r) => r.by !== 'ip');
-    return rules.length ? limiter('rate-limit', 'limit', route, rules, countingFor(config, store, events)) : undefined;
+    return rules.length ? limiter('rate-limit', 'limit', route, rules, countingFor(config, store, events), store) : undefined;
   },
 });

@@ -1,0 +1,85 @@
+import type { RouteConfig } from '../../config/schema-route.js';
+import type { RequestContext } from '../../core/context.js';
+import { defineStage, type StageInstance } from '../../core/stage.js';
+import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
+import type { EventBus } from '../../events/bus.js';
+import type { SecurityEvent } from '../../events/event.js';
+import type { Store } from '../../stores/store.js';
+import { Bans, type BanTarget } from './bans.js';
+
+const banned = (until: string): Verdict =>
+  deny('BANNED', 'Too many security signals from this client; try again later.', {
+    headers: { 'retry-after': String(Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000))) },
+    // ban.applied was emitted when the ban started; a refusal per request would flood the log.
+    quiet: true,
+  });
+
+async function check(bans: Bans, t: BanTarget): Promise<Verdict> {
+  const b = await bans.get(t);
+  return b ? banned(b.until) : CONTINUE;
+}
+
+/** Banned addresses are refused first thing, before any other work (every route). */
+export const banIpStage = defineStage({
+  name: 'ban',
+  build(_route, { store, events }) {
+    const bans = new Bans(store, events);
+    return { name: 'ban', phase: 'identify', onRequest: (ctx: RequestContext) => check(bans, { kind: 'ip', value: ctx.clientIp }) };
+  },
+});
+
+/** Banned identities are refused once authentication has named them. */
+export const banIdentityStage = defineStage({
+  name: 'ban-identity',
+  build(route, { store, events }) {
+    if (!route.auth || route.auth.public) return undefined;
+    const bans = new Bans(store, events);
+    return {
+      name: 'ban-identity',
+      phase: 'authorize',
+      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }) : CONTINUE),
+    };
+  },
+});
+
+// Offences within the cool-down before a ban, and the escalation of repeated bans (x1, x15, x60:
+// with ban: 1m that is 1 m, 15 m, 1 h).
+const OFFENCES_BEFORE_BAN = 5;
+const ESCALATION = [1, 15, 60];
+
+/**
+ * Adaptive response (`route.adaptive`): security events from a client on this route (auth
+ * failures, injections, ...) count as offences; a client with offences gets its request limits
+ * multiplied by `penalty` until the cool-down passes; repeated offences ban the address, longer
+ * each time. Built per route; the event subscription ends with the route's runtime.
+ */
+export const adaptiveStage = defineStage({
+  name: 'adaptive',
+  build(route: RouteConfig, { store, events }): StageInstance | undefined {
+    const cfg = route.adaptive;
+    if (!cfg) return undefined;
+    const baseBanMs = cfg.ban ?? 15 * 60_000;
+    const bans = new Bans(store, events);
+    const signals = new Set(cfg.onSignals);
+    const onEvent = (e: SecurityEvent) => {
+      if (e.bulwark.route !== route.name || !signals.has(e.event.action) || !e.source?.ip) return;
+      const ip = e.source.ip;
+      void (async () => {
+        const offences = await store.increment(`offence:ip:${route.name}:${ip}`, 1, baseBanMs);
+        if (offences < OFFENCES_BEFORE_BAN) return;
+        await store.delete(`offence:ip:${route.name}:${ip}`);
+        const level = await store.increment(`banlevel:ip:${ip}`, 1, 24 * 3_600_000);
+        const factor = ESCALATION[Math.min(level, ESCALATION.length) - 1] as number;
+        await bans.add({ kind: 'ip', value: ip }, baseBanMs * factor, `adaptive:${e.event.action}`);
+      })().catch(() => undefined);
+    };
+    const unsubscribe = (events as EventBus).subscribe(onEvent);
+    return {
+      name: 'adaptive',
+      phase: 'identify',
+      // Nothing to decide per request here (no onRequest): offences are counted from events, bans
+      // are enforced by the ban stage, and the penalty is applied by the rate limiter.
+      close: unsubscribe,
+    };
+  },
+});
