@@ -5,6 +5,7 @@ import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
 import type { SecurityEvent } from '../../events/event.js';
 import type { Store } from '../../stores/store.js';
+import { storeFailurePolicy } from '../../stores/degraded.js';
 import { Bans, type BanTarget } from './bans.js';
 
 const banned = (until: string): Verdict =>
@@ -14,30 +15,39 @@ const banned = (until: string): Verdict =>
     quiet: true,
   });
 
-async function check(bans: Bans, t: BanTarget): Promise<Verdict> {
-  const b = await bans.get(t);
+async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unknown): Promise<Verdict> {
+  let b;
+  try {
+    b = await bans.get(t);
+  } catch (err) {
+    // local or allow: this instance keeps no ban list of its own, so the request goes on.
+    onFailure(err);
+    return CONTINUE;
+  }
   return b ? banned(b.until) : CONTINUE;
 }
 
 /** Banned addresses are refused first thing, before any other work (every route). */
 export const banIpStage = defineStage({
   name: 'ban',
-  build(_route, { store, events }) {
+  build(_route, { config, store, events }) {
     const bans = new Bans(store, events);
-    return { name: 'ban', phase: 'identify', onRequest: (ctx: RequestContext) => check(bans, { kind: 'ip', value: ctx.clientIp }) };
+    const onFailure = storeFailurePolicy(config, store, events, 'ban');
+    return { name: 'ban', phase: 'identify', onRequest: (ctx: RequestContext) => check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure) };
   },
 });
 
 /** Banned identities are refused once authentication has named them. */
 export const banIdentityStage = defineStage({
   name: 'ban-identity',
-  build(route, { store, events }) {
+  build(route, { config, store, events }) {
     if (!route.auth || route.auth.public) return undefined;
     const bans = new Bans(store, events);
+    const onFailure = storeFailurePolicy(config, store, events, 'ban');
     return {
       name: 'ban-identity',
       phase: 'authorize',
-      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }) : CONTINUE),
+      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }, onFailure) : CONTINUE),
     };
   },
 });

@@ -6,6 +6,7 @@ import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { BulwarkConfig } from '../../config/schema.js';
 import type { EventBus } from '../../events/bus.js';
 import { createMemoryStore } from '../../stores/memory-store.js';
+import { storeFailurePolicy } from '../../stores/degraded.js';
 import type { HitResult, Store } from '../../stores/store.js';
 
 type Rule = NonNullable<RouteConfig['rateLimit']>[number];
@@ -55,19 +56,13 @@ function subjectOf(rule: RequestRule, ctx: RequestContext): string | undefined {
  * turns into a refusal. Each degraded decision is said in a `stage.error` event, never silently.
  */
 function countingFor(config: BulwarkConfig, store: Store, events: EventBus): (key: string, limit: number, windowMs: number) => Promise<HitResult | 'allow'> {
-  const policy = store.kind === 'redis' ? config.state.redis.onError : 'deny';
+  const onFailure = storeFailurePolicy(config, store, events, 'rate-limit');
   let local: Store | undefined;
-  let lastReport = 0;
   return async (key, limit, windowMs) => {
     try {
       return await store.hit(key, limit, windowMs);
     } catch (err) {
-      if (policy === 'deny') throw err;
-      if (Date.now() - lastReport > 10_000) {
-        lastReport = Date.now();
-        events.emit({ action: 'stage.error', severity: 'high', outcome: 'failure', stage: 'rate-limit', reason: `store_unavailable_${policy}`, message: `state store unavailable; rate limits ${policy === 'local' ? 'counted per instance' : 'not applied'} until it returns` });
-      }
-      if (policy === 'allow') return 'allow';
+      if (onFailure(err) === 'allow') return 'allow';
       local ??= createMemoryStore();
       return local.hit(key, limit, windowMs);
     }
@@ -82,7 +77,7 @@ function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig
     phase,
     async onRequest(ctx): Promise<Verdict> {
       // adaptive: a client with recent offences on this route gets `penalty` x its limits.
-      const penalised = route.adaptive !== undefined && Number((await penaltyStore?.get(`offence:ip:${route.name}:${ctx.clientIp}`)) ?? 0) > 0;
+      const penalised = route.adaptive !== undefined && Number((await penaltyStore?.get(`offence:ip:${route.name}:${ctx.clientIp}`).catch(() => undefined)) ?? 0) > 0;
       for (const rule of rules) {
         const subject = subjectOf(rule, ctx);
         if (subject === undefined) continue;
