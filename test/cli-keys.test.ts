@@ -65,3 +65,38 @@ it('with the memory store, keys create prints the config entry to declare the ke
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /state\.store is memory[\s\S]*"hash":"sha256:[0-9a-f]{64}"/);
 });
+
+it('bulwark bans add/list/remove act on the store a running gateway uses', async () => {
+  const mock = await startMockLlm();
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bans-cli-'));
+  const file = join(dir, 'bulwark.yaml');
+  writeFileSync(file, `version: 1
+server: { listen: "127.0.0.1:0" }
+state: { store: sqlite, sqlite: { path: "${join(dir, 'state.db')}" } }
+upstreams:
+  llm: { url: "${mock.url}" }
+routes:
+  - name: models
+    match: { methods: [GET], path: /v1/models }
+    auth: { public: true }
+events: { sinks: [] }
+`);
+  const p = spawnCli(['start', '-c', file, '--no-watch']);
+  try {
+    const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+    const get = () => fetch(`${url}/v1/models`).then(async (r) => (await r.arrayBuffer(), r.status));
+    assert.equal(await get(), 200);
+    const added = runCli(['bans', 'add', 'ip:127.0.0.1', '--for', '10m', '--reason', 'test', '-c', file, '--json']);
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(await get(), 403);
+    const list = JSON.parse(runCli(['bans', 'list', '-c', file, '--json']).stdout) as Array<{ kind: string; value: string; reason: string }>;
+    assert.deepEqual(list.map((b) => [b.kind, b.value, b.reason]), [['ip', '127.0.0.1', 'test']]);
+    assert.equal(runCli(['bans', 'remove', 'ip:127.0.0.1', '-c', file]).status, 0);
+    assert.equal(await get(), 200);
+    assert.equal(runCli(['bans', 'add', 'nonsense', '-c', file]).status, 1);
+  } finally {
+    p.child.kill('SIGKILL');
+    await p.exited;
+    await mock.close();
+  }
+});

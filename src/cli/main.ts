@@ -4,6 +4,7 @@ import { registerCheck } from './check.js';
 import { registerKeys } from './keys.js';
 import { registerToken } from './token.js';
 import { registerCerts } from './certs.js';
+import { registerBans } from './bans.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -21,6 +22,7 @@ registerRoutes(program);
 registerKeys(program);
 registerToken(program);
 registerCerts(program);
+registerBans(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);
