@@ -88,6 +88,8 @@ events: { sinks: [] }
     assert.equal(await get(), 200);
     const added = runCli(['bans', 'add', 'ip:127.0.0.1', '--for', '10m', '--reason', 'test', '-c', file, '--json']);
     assert.equal(added.status, 0, added.stderr);
+    // The gateway remembers a clear address for 1 s; a ban from another process applies after it.
+    await new Promise((r) => setTimeout(r, 1100));
     assert.equal(await get(), 403);
     const list = JSON.parse(runCli(['bans', 'list', '-c', file, '--json']).stdout) as Array<{ kind: string; value: string; reason: string }>;
     assert.deepEqual(list.map((b) => [b.kind, b.value, b.reason]), [['ip', '127.0.0.1', 'test']]);

@@ -27,13 +27,40 @@ async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unkn
   return b ? banned(b.until) : CONTINUE;
 }
 
+// An address found unbanned is not looked up again for this long: the check runs on every
+// request of every route, and a store read per request (a network round trip with Redis) would
+// cost more than the rest of the gateway. A ban made by another process (CLI, another instance)
+// therefore applies within this time; one made in this process applies at once.
+const CLEAR_CACHE_MS = 1000;
+const CLEAR_CACHE_MAX = 10_000;
+
 /** Banned addresses are refused first thing, before any other work (every route). */
 export const banIpStage = defineStage({
   name: 'ban',
   build(_route, { config, store, events }) {
     const bans = new Bans(store, events);
     const onFailure = storeFailurePolicy(config, store, events, 'ban');
-    return { name: 'ban', phase: 'identify', onRequest: (ctx: RequestContext) => check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure) };
+    const clear = new Map<string, number>();
+    // A ban applied in this process (adaptive response, admin) takes effect at once here.
+    const unsubscribe = events.subscribe((e) => {
+      if (e.source?.ip) clear.delete(e.source.ip);
+    }, ['ban.applied']);
+    return {
+      name: 'ban',
+      phase: 'identify',
+      close: unsubscribe,
+      onRequest: async (ctx: RequestContext) => {
+        const now = Date.now();
+        const until = clear.get(ctx.clientIp);
+        if (until !== undefined && until > now) return CONTINUE;
+        const v = await check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure);
+        if (v.action === 'continue') {
+          if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
+          clear.set(ctx.clientIp, now + CLEAR_CACHE_MS);
+        } else clear.delete(ctx.clientIp);
+        return v;
+      },
+    };
   },
 });
 
