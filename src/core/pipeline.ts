@@ -15,8 +15,11 @@ import { deny, type Deny, type Verdict } from './verdict.js';
 export interface RoutePipeline {
   readonly route: RouteConfig;
   readonly stages: readonly StageInstance[];
-  /** Runs one phase's stages in order; the first enforced denial wins. */
-  runPhase(phase: StageRequestPhase, ctx: RequestContext): Promise<Deny | undefined>;
+  /**
+   * Runs one phase's stages in order; the first enforced denial wins. Synchronous while every
+   * stage answers synchronously (no promise per stage on the hot path), a promise otherwise.
+   */
+  runPhase(phase: StageRequestPhase, ctx: RequestContext): Deny | undefined | Promise<Deny | undefined>;
   hasPhase(phase: StageRequestPhase): boolean;
   /** Response filters of this request, in stage order (possibly empty). */
   responseFilters(ctx: RequestContext, head: ResponseHead): ResponseFilter[];
@@ -29,22 +32,19 @@ export function createPipeline(route: RouteConfig, stages: readonly StageInstanc
   const { events, counters } = deps;
   const monitor = route.mode === 'monitor';
 
-  async function runStage(stage: StageInstance, ctx: RequestContext): Promise<Deny | undefined> {
-    counters.inc(stage.name, route.name, 'evaluated');
-    let verdict: Verdict;
-    try {
-      verdict = await (stage.onRequest as NonNullable<StageInstance['onRequest']>)(ctx);
-    } catch (err) {
-      counters.inc(stage.name, route.name, 'errored');
-      const failOpen = route.onError === 'allow' || monitor;
-      events.emit({
-        action: 'stage.error', severity: 'high', outcome: failOpen ? 'success' : 'failure', stage: stage.name,
-        reason: err instanceof Error ? err.name : 'non-error thrown', route: route.name, requestId: ctx.id,
-        method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp,
-      });
-      // Fail closed unless the route says otherwise: a crashing detector never lets a request through silently.
-      return failOpen ? undefined : deny('INTERNAL_ERROR', 'A security check failed; the request was refused.');
-    }
+  function failed(stage: StageInstance, ctx: RequestContext, err: unknown): Deny | undefined {
+    counters.inc(stage.name, route.name, 'errored');
+    const failOpen = route.onError === 'allow' || monitor;
+    events.emit({
+      action: 'stage.error', severity: 'high', outcome: failOpen ? 'success' : 'failure', stage: stage.name,
+      reason: err instanceof Error ? err.name : 'non-error thrown', route: route.name, requestId: ctx.id,
+      method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp,
+    });
+    // Fail closed unless the route says otherwise: a crashing detector never lets a request through silently.
+    return failOpen ? undefined : deny('INTERNAL_ERROR', 'A security check failed; the request was refused.');
+  }
+
+  function decided(stage: StageInstance, ctx: RequestContext, verdict: Verdict): Deny | undefined {
     if (verdict.action === 'continue') {
       counters.inc(stage.name, route.name, 'allowed');
       return undefined;
@@ -58,15 +58,38 @@ export function createPipeline(route: RouteConfig, stages: readonly StageInstanc
     return { ...verdict, event: { stage: stage.name, ...verdict.event } };
   }
 
+  function runStage(stage: StageInstance, ctx: RequestContext): Deny | undefined | Promise<Deny | undefined> {
+    counters.inc(stage.name, route.name, 'evaluated');
+    let out: Verdict | Promise<Verdict>;
+    try {
+      out = (stage.onRequest as NonNullable<StageInstance['onRequest']>)(ctx);
+    } catch (err) {
+      return failed(stage, ctx, err);
+    }
+    if (out instanceof Promise) return out.then((v) => decided(stage, ctx, v), (err: unknown) => failed(stage, ctx, err));
+    return decided(stage, ctx, out);
+  }
+
+  async function finishAsync(list: readonly StageInstance[], from: number, pending: Promise<Deny | undefined>, ctx: RequestContext): Promise<Deny | undefined> {
+    const first = await pending;
+    if (first) return first;
+    for (let i = from; i < list.length; i++) {
+      const d = await runStage(list[i] as StageInstance, ctx);
+      if (d) return d;
+    }
+    return undefined;
+  }
+
   return {
     route,
     stages,
     hasPhase: (phase) => (byPhase.get(phase)?.length ?? 0) > 0,
-    async runPhase(phase, ctx) {
+    runPhase(phase, ctx) {
       const list = byPhase.get(phase);
       if (!list) return undefined;
-      for (const stage of list) {
-        const d = await runStage(stage, ctx);
+      for (let i = 0; i < list.length; i++) {
+        const d = runStage(list[i] as StageInstance, ctx);
+        if (d instanceof Promise) return finishAsync(list, i + 1, d, ctx);
         if (d) return d;
       }
       return undefined;

@@ -157,7 +157,8 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
 
   for (const phase of ['identify', 'authorize', 'limit'] as const) {
     if (!pipeline.hasPhase(phase)) continue;
-    const d = await pipeline.runPhase(phase, ctx);
+    const pending = pipeline.runPhase(phase, ctx);
+    const d = pending instanceof Promise ? await pending : pending;
     r.userId = ctx.identity?.subject;
     if (d) return refuse(r, d, rc.kind, hasBody);
   }
@@ -192,7 +193,8 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
   }
 
   if (pipeline.hasPhase('inspect-request')) {
-    const d = await pipeline.runPhase('inspect-request', ctx);
+    const pending = pipeline.runPhase('inspect-request', ctx);
+    const d = pending instanceof Promise ? await pending : pending;
     if (d) return refuse(r, d, rc.kind, false);
   }
 

@@ -49,16 +49,18 @@ export const banIpStage = defineStage({
       name: 'ban',
       phase: 'identify',
       close: unsubscribe,
-      onRequest: async (ctx: RequestContext) => {
+      // Synchronous on a cache hit: the pipeline then runs this phase without a promise.
+      onRequest: (ctx: RequestContext): Verdict | Promise<Verdict> => {
         const now = Date.now();
         const until = clear.get(ctx.clientIp);
         if (until !== undefined && until > now) return CONTINUE;
-        const v = await check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure);
-        if (v.action === 'continue') {
-          if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
-          clear.set(ctx.clientIp, now + CLEAR_CACHE_MS);
-        } else clear.delete(ctx.clientIp);
-        return v;
+        return check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure).then((v) => {
+          if (v.action === 'continue') {
+            if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
+            clear.set(ctx.clientIp, now + CLEAR_CACHE_MS);
+          } else clear.delete(ctx.clientIp);
+          return v;
+        });
       },
     };
   },
