@@ -6,26 +6,36 @@ import { it } from 'node:test';
 import { startMockLlm } from '../src/demo/mock-llm.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 
-it('bulwark keys create/list/rotate/revoke act on the store a running gateway uses', async () => {
+/** `bulwark start` as a process on a SQLite store, with the given routes and extra config. */
+async function startGatewayProcess(name: string, routes: string, extra = '') {
   const mock = await startMockLlm();
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-keys-cli-'));
+  const dir = mkdtempSync(join(tmpdir(), `bulwark-${name}-`));
   const file = join(dir, 'bulwark.yaml');
   writeFileSync(file, `version: 1
 server: { listen: "127.0.0.1:0" }
 state: { store: sqlite, sqlite: { path: "${join(dir, 'state.db')}" } }
 upstreams:
   llm: { url: "${mock.url}" }
-auth:
-  apiKeys: { header: x-api-key }
-routes:
-  - name: models
-    match: { methods: [GET], path: /v1/models }
-    auth: { any: [apiKey], roles: [reader] }
-events: { sinks: [] }
+${extra}routes:
+${routes}events: { sinks: [] }
 `);
   const p = spawnCli(['start', '-c', file, '--no-watch']);
+  const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+  return {
+    url: url as string,
+    file,
+    async close() {
+      p.child.kill('SIGKILL');
+      await p.exited;
+      await mock.close();
+    },
+  };
+}
+
+it('bulwark keys create/list/rotate/revoke act on the store a running gateway uses', async () => {
+  const g = await startGatewayProcess('keys-cli', '  - name: models\n    match: { methods: [GET], path: /v1/models }\n    auth: { any: [apiKey], roles: [reader] }\n', 'auth:\n  apiKeys: { header: x-api-key }\n');
+  const { url, file } = g;
   try {
-    const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
     const created = runCli(['keys', 'create', '--name', 'ci', '--roles', 'reader', '--expires', '30d', '-c', file, '--json']);
     assert.equal(created.status, 0, created.stderr);
     const k = JSON.parse(created.stdout) as { id: string; key: string; roles: string[]; expiresAt: string };
@@ -51,9 +61,7 @@ events: { sinks: [] }
     assert.ok(list.every((r) => r.hash === undefined), 'hashes are not printed');
     assert.ok(!runCli(['keys', 'list', '-c', file]).stdout.includes(k.key));
   } finally {
-    p.child.kill('SIGKILL');
-    await p.exited;
-    await mock.close();
+    await g.close();
   }
 });
 
@@ -67,23 +75,9 @@ it('with the memory store, keys create prints the config entry to declare the ke
 });
 
 it('bulwark bans add/list/remove act on the store a running gateway uses', async () => {
-  const mock = await startMockLlm();
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bans-cli-'));
-  const file = join(dir, 'bulwark.yaml');
-  writeFileSync(file, `version: 1
-server: { listen: "127.0.0.1:0" }
-state: { store: sqlite, sqlite: { path: "${join(dir, 'state.db')}" } }
-upstreams:
-  llm: { url: "${mock.url}" }
-routes:
-  - name: models
-    match: { methods: [GET], path: /v1/models }
-    auth: { public: true }
-events: { sinks: [] }
-`);
-  const p = spawnCli(['start', '-c', file, '--no-watch']);
+  const g = await startGatewayProcess('bans-cli', '  - name: models\n    match: { methods: [GET], path: /v1/models }\n    auth: { public: true }\n');
+  const { url, file } = g;
   try {
-    const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
     const get = () => fetch(`${url}/v1/models`).then(async (r) => (await r.arrayBuffer(), r.status));
     assert.equal(await get(), 200);
     const added = runCli(['bans', 'add', 'ip:127.0.0.1', '--for', '10m', '--reason', 'test', '-c', file, '--json']);
@@ -97,8 +91,6 @@ events: { sinks: [] }
     assert.equal(await get(), 200);
     assert.equal(runCli(['bans', 'add', 'nonsense', '-c', file]).status, 1);
   } finally {
-    p.child.kill('SIGKILL');
-    await p.exited;
-    await mock.close();
+    await g.close();
   }
 });

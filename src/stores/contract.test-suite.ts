@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from './store.js';
+import { describeHitContract } from './contract-hit.test-suite.js';
 
 // Short enough to keep the suite quick, long enough that a loaded CI machine still reads a
 // fresh entry before it lapses; WAIT leaves a clear margin past TTL.
@@ -318,39 +319,7 @@ export function runStoreContract(name: string, make: () => Promise<Store> | Stor
       });
     });
 
-    describe('hit (sliding-window log)', () => {
-      it('records up to the limit, then refuses with the wait until the oldest event leaves', async () => {
-        const k = `${prefix()}hits`;
-        const results = [];
-        for (let i = 0; i < 4; i++) results.push(await store.hit(k, 3, 10_000));
-        assert.deepEqual(results.map((r) => r.allowed), [true, true, true, false]);
-        assert.deepEqual(results.map((r) => r.count), [1, 2, 3, 3]);
-        const last = results[3];
-        assert.ok(last && last.resetMs > 9_000 && last.resetMs <= 10_000, `resetMs ${last?.resetMs}`);
-      });
-
-      it('is atomic: 100 concurrent hits with limit 30 record exactly 30', async () => {
-        const k = `${prefix()}burst`;
-        const results = await Promise.all(Array.from({ length: 100 }, () => store.hit(k, 30, 10_000)));
-        assert.equal(results.filter((r) => r.allowed).length, 30);
-      });
-
-      it('slides: events older than the window no longer count', async () => {
-        const k = `${prefix()}slide`;
-        assert.equal((await store.hit(k, 1, TTL)).allowed, true);
-        assert.equal((await store.hit(k, 1, TTL)).allowed, false);
-        await sleep(WAIT);
-        assert.equal((await store.hit(k, 1, TTL)).allowed, true);
-      });
-
-      it('keeps keys apart and out of the key listing', async () => {
-        const p = prefix();
-        assert.equal((await store.hit(`${p}a`, 1, 10_000)).allowed, true);
-        assert.equal((await store.hit(`${p}b`, 1, 10_000)).allowed, true);
-        assert.deepEqual(await store.keys(p), []);
-        assert.equal(await store.get(`${p}a`), undefined);
-      });
-    });
+    describeHitContract(() => store, prefix, { ttl: TTL, wait: WAIT });
 
     describe('keys', () => {
       it('lists values, counters and sets under a prefix, sorted', async () => {
