@@ -63,6 +63,8 @@ async function main() {
     'gateway-apikey': await start('gateway', upstream, { BENCH_AUTH: 'apikey' }, 'gateway-apikey'),
     'gateway-rl-mem': await start('gateway', upstream, { BENCH_LIMIT: 'memory' }, 'gateway-rl-mem'),
     'gateway-rl-redis': await start('gateway', upstream, { BENCH_LIMIT: 'redis' }, 'gateway-rl-redis'),
+    'gateway-tk-mem': await start('gateway', upstream, { BENCH_LIMIT: 'tokens-memory' }, 'gateway-tk-mem'),
+    'gateway-tk-redis': await start('gateway', upstream, { BENCH_LIMIT: 'tokens-redis' }, 'gateway-tk-redis'),
   };
   const names = Object.keys(targets);
   const scenarios = [
@@ -89,9 +91,9 @@ async function main() {
     for (const name of Object.keys(r)) {
       process.stdout.write(`  ${name.padEnd(17)} ${m(name, 'rps').toFixed(0).padStart(9)} ${m(name, 'mean').toFixed(3).padStart(8)} ${m(name, 'p50').toFixed(0).padStart(7)} ${m(name, 'p99').toFixed(0).padStart(7)} ${String(m(name, 'errors')).padStart(7)}\n`);
     }
-    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis'] : [])]) {
+    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis', 'gateway-tk-mem', 'gateway-tk-redis'] : [])]) {
       if (g.startsWith('gateway-') && g !== 'gateway-raw') {
-        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the limiter' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
+        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the request limiter' : g.includes('-tk-') ? 'the token budget' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
       }
       process.stdout.write(`  ${g}: throughput ${(m(g, 'rps') / m('baseline', 'rps')).toFixed(3)} x baseline, ${(m(g, 'rps') / m('direct', 'rps')).toFixed(3)} x direct; mean latency added ${(m(g, 'mean') - m('direct', 'mean')).toFixed(3)} ms vs direct, ${(m(g, 'mean') - m('baseline', 'mean')).toFixed(3)} ms vs baseline\n`);
     }

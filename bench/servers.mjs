@@ -64,8 +64,11 @@ if (role === 'upstream') {
   // key set, or an API key from the store); the credential is printed for the driver.
   const authMode = process.env.BENCH_AUTH;
   // BENCH_LIMIT=memory|redis: a per-IP request limit high enough never to refuse, so the cost of
-  // counting is what is measured.
-  const limitStore = process.env.BENCH_LIMIT;
+  // counting is what is measured. BENCH_LIMIT=tokens-memory|tokens-redis: a token budget instead
+  // (prompt estimate with the tokenizer, reservation, settlement from the answer's usage).
+  const limitMode = process.env.BENCH_LIMIT;
+  const limitStore = limitMode?.replace('tokens-', '');
+  const limitRule = limitMode?.startsWith('tokens-') ? { by: 'ip', tokens: 100_000_000_000, per: '10s' } : { by: 'ip', requests: 100_000_000, per: '10s' };
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const config = configSchema.parse({
@@ -77,7 +80,7 @@ if (role === 'upstream') {
     routes: [{
       name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat',
       ...(authMode ? { auth: { any: ['jwt', 'apiKey'], roles: ['user'] } } : {}),
-      ...(limitStore ? { rateLimit: [{ by: 'ip', requests: 100_000_000, per: '10s' }] } : {}),
+      ...(limitStore ? { rateLimit: [limitRule] } : {}),
     }],
     events: { sinks: [] },
   });

@@ -38,6 +38,10 @@ it('repeated auth failures from one client lead to a ban; other clients are unaf
     await new Promise((r) => setTimeout(r, 1600));
     assert.equal(await postFrom(f, '127.0.0.3', good), 200, 'the ban expired');
     assert.equal(f.mock.requests.length, 2);
+    const lifted = f.events.filter((e) => e.event.action === 'ban.lifted');
+    assert.equal(lifted.length, 1, 'the end of the ban is announced once');
+    assert.equal(lifted[0]?.event.reason, 'expired');
+    assert.equal(lifted[0]?.source?.ip, '127.0.0.3');
   } finally {
     await f.close();
   }

@@ -3,37 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { startMockLlm } from '../src/demo/mock-llm.js';
-import { runCli, spawnCli } from './helpers/cli.js';
-
-/** `bulwark start` as a process on a SQLite store, with the given routes and extra config. */
-async function startGatewayProcess(name: string, routes: string, extra = '') {
-  const mock = await startMockLlm();
-  const dir = mkdtempSync(join(tmpdir(), `bulwark-${name}-`));
-  const file = join(dir, 'bulwark.yaml');
-  writeFileSync(file, `version: 1
-server: { listen: "127.0.0.1:0" }
-state: { store: sqlite, sqlite: { path: "${join(dir, 'state.db')}" } }
-upstreams:
-  llm: { url: "${mock.url}" }
-${extra}routes:
-${routes}events: { sinks: [] }
-`);
-  const p = spawnCli(['start', '-c', file, '--no-watch']);
-  const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
-  return {
-    url: url as string,
-    file,
-    async close() {
-      p.child.kill('SIGKILL');
-      await p.exited;
-      await mock.close();
-    },
-  };
-}
+import { runCli } from './helpers/cli.js';
+import { startGatewayProcess } from './helpers/gateway-process.js';
 
 it('bulwark keys create/list/rotate/revoke act on the store a running gateway uses', async () => {
-  const g = await startGatewayProcess('keys-cli', '  - name: models\n    match: { methods: [GET], path: /v1/models }\n    auth: { any: [apiKey], roles: [reader] }\n', 'auth:\n  apiKeys: { header: x-api-key }\n');
+  const g = await startGatewayProcess({ name: 'keys-cli', routes: '  - name: models\n    match: { methods: [GET], path: /v1/models }\n    auth: { any: [apiKey], roles: [reader] }\n', extra: 'auth:\n  apiKeys: { header: x-api-key }\n' });
   const { url, file } = g;
   try {
     const created = runCli(['keys', 'create', '--name', 'ci', '--roles', 'reader', '--expires', '30d', '-c', file, '--json']);
@@ -75,7 +49,7 @@ it('with the memory store, keys create prints the config entry to declare the ke
 });
 
 it('bulwark bans add/list/remove act on the store a running gateway uses', async () => {
-  const g = await startGatewayProcess('bans-cli', '  - name: models\n    match: { methods: [GET], path: /v1/models }\n    auth: { public: true }\n');
+  const g = await startGatewayProcess({ name: 'bans-cli', routes: '  - name: models\n    match: { methods: [GET], path: /v1/models }\n    auth: { public: true }\n' });
   const { url, file } = g;
   try {
     const get = () => fetch(`${url}/v1/models`).then(async (r) => (await r.arrayBuffer(), r.status));

@@ -27,6 +27,14 @@ export type RequestBody =
   /** Parsed JSON: what inspect-request stages read and may modify, and what is re-serialized upstream. */
   | { readonly type: 'json'; value: Record<string, unknown> };
 
+/** How a request ended, for the stages that hold something until then (leases, budgets). */
+export interface RequestEnd {
+  /** Status sent to the client (499 when the client went away before the answer). */
+  readonly status: number;
+  /** Whether the request was sent to the upstream. */
+  readonly forwarded: boolean;
+}
+
 /**
  * The neutral per-request view stages work on. It holds no socket and no node:http objects, so
  * the same stages run behind the Express, Fastify and Hono adapters.
@@ -63,4 +71,10 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Per-request scratch space for stages, keyed by stage name. */
   readonly locals: Map<string, unknown>;
+  /**
+   * Runs `fn` once when the request is over, however it ended: answered, refused by any later
+   * check, failed upstream or abandoned by the client. Hooks run in reverse order of
+   * registration and must not throw (a hook that does is ignored: the request is already over).
+   */
+  onEnd(fn: (end: RequestEnd) => void): void;
 }

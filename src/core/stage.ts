@@ -17,6 +17,8 @@ export interface ResponseHead {
  * bounded window); `onEnd` returns the tail. Throwing a StageDenied ends the response closed.
  */
 export interface ResponseFilter {
+  /** The filter only reads (usage accounting): it returns every chunk unchanged, so the body keeps its length. */
+  readonly observeOnly?: boolean;
   onChunk(chunk: Buffer): Buffer;
   onEnd(): Buffer;
 }

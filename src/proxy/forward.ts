@@ -63,7 +63,7 @@ export async function forward(input: ForwardInput): Promise<number> {
   const outHeaders: Record<string, string | string[]> = filterResponseHeaders(head.headers, upstream.forwardResponseHeaders);
   // A body that filters may rewrite has no known length; otherwise keep the upstream's framing.
   const length = rawHeaders['content-length'];
-  if (filters.length === 0 && typeof length === 'string' && ctx.method !== 'HEAD') outHeaders['content-length'] = length;
+  if (filters.every((f) => f.observeOnly) && typeof length === 'string' && ctx.method !== 'HEAD') outHeaders['content-length'] = length;
   outHeaders['x-request-id'] = ctx.id;
   if (isEventStream(rawHeaders)) {
     // Proxies between us and the client must not buffer a stream either.

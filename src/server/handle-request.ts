@@ -113,8 +113,12 @@ export function createRequestHandler(deps: HandlerDeps) {
 
     inflight.start();
     proceed(req, res, { deps, runtime, route, ctx, r, abort, addr, hasBody }).then(
-      () => inflight.end(),
       () => {
+        ctx.end(res.headersSent ? res.statusCode : 499);
+        inflight.end();
+      },
+      () => {
+        ctx.end(res.headersSent ? res.statusCode : 500);
         inflight.end();
         // Last resort: anything unexpected refuses (fail closed) without leaking what happened.
         if (!res.headersSent) sendProblem(res, { code: 'INTERNAL_ERROR', detail: 'The gateway could not process this request.', requestId, close: true });
@@ -214,6 +218,7 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
     body = ctx.body.bytes;
   }
   const target = ctx.query !== undefined ? `${ctx.path}?${ctx.query}` : ctx.path;
+  ctx.forwarded = true;
   const status = await forward({ ctx, res, upstream, pipeline, events, headers, body, abort: p.abort, target });
 
   // audit (skipped entirely when nothing consumes it: no sink, no subscriber)

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/schema-route.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ClientCertificate, Identity, RequestBody, RequestContext } from '../core/context.js';
+import type { ClientCertificate, Identity, RequestBody, RequestContext, RequestEnd } from '../core/context.js';
 import type { RequestAbort } from '../proxy/request-abort.js';
 
 /**
@@ -28,6 +28,9 @@ export class HttpRequestContext implements RequestContext {
   readonly #socket: Socket;
   #cert: ClientCertificate | undefined | null = null;
   #locals: Map<string, unknown> | undefined;
+  #endHooks: Array<(end: RequestEnd) => void> | undefined;
+  /** Set by the handler just before the request goes upstream. */
+  forwarded = false;
 
   constructor(init: {
     id: string; startedAt: number; method: string; path: string; query: string | undefined;
@@ -60,6 +63,25 @@ export class HttpRequestContext implements RequestContext {
 
   get locals(): Map<string, unknown> {
     return (this.#locals ??= new Map());
+  }
+
+  onEnd(fn: (end: RequestEnd) => void): void {
+    (this.#endHooks ??= []).push(fn);
+  }
+
+  /** Called once by the handler when the request is over. */
+  end(status: number): void {
+    const hooks = this.#endHooks;
+    if (!hooks) return;
+    this.#endHooks = undefined;
+    const end: RequestEnd = { status, forwarded: this.forwarded };
+    for (let i = hooks.length - 1; i >= 0; i--) {
+      try {
+        (hooks[i] as (end: RequestEnd) => void)(end);
+      } catch {
+        // A release that throws must not keep the others from running.
+      }
+    }
   }
 }
 

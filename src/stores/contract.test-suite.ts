@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from './store.js';
 import { describeHitContract } from './contract-hit.test-suite.js';
+import { describeSpendContract } from './contract-spend.test-suite.js';
 
 // Short enough to keep the suite quick, long enough that a loaded CI machine still reads a
 // fresh entry before it lapses; WAIT leaves a clear margin past TTL.
@@ -320,6 +321,7 @@ export function runStoreContract(name: string, make: () => Promise<Store> | Stor
     });
 
     describeHitContract(() => store, prefix, { ttl: TTL, wait: WAIT });
+    describeSpendContract(() => store, prefix, { ttl: TTL, wait: WAIT });
 
     describe('keys', () => {
       it('lists values, counters and sets under a prefix, sorted', async () => {

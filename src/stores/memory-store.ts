@@ -1,4 +1,5 @@
-import type { Store } from './store.js';
+import { randomBytes } from 'node:crypto';
+import type { SpendResult, Store } from './store.js';
 import {
   DEFAULT_SWEEP_INTERVAL_MS,
   assertIncrementStep,
@@ -16,6 +17,21 @@ interface ValueEntry {
   // Counters are kept as their decimal string so `get` on a counter reads the same as in SQLite.
   value: string;
   expiresAt: number | null;
+}
+
+interface SpendItem {
+  id: string;
+  at: number;
+  amount: number;
+}
+
+interface SpendLog {
+  /** Oldest first. */
+  items: SpendItem[];
+  byId: Map<string, SpendItem>;
+  /** Sum of `items`' amounts, kept as items come, change and go. */
+  sum: number;
+  windowMs: number;
 }
 
 interface SetEntry {
@@ -40,6 +56,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const sets = new Map<string, SetEntry>();
   // Sliding-window logs: timestamps per key, oldest first. Pruned on every hit and by the sweep.
   const hits = new Map<string, { times: number[]; windowMs: number }>();
+  // Weighted sliding windows: entries per key, oldest first, with their running total.
+  const spends = new Map<string, SpendLog>();
   let closed = false;
 
   const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
@@ -50,6 +68,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           for (const [key, entry] of values) if (isExpired(entry.expiresAt, now)) values.delete(key);
           for (const [key, entry] of sets) if (isExpired(entry.expiresAt, now)) sets.delete(key);
           for (const [key, entry] of hits) if ((entry.times.at(-1) ?? 0) + entry.windowMs <= now) hits.delete(key);
+          for (const [key, log] of spends) if ((log.items.at(-1)?.at ?? 0) + log.windowMs <= now) spends.delete(key);
         }, sweepIntervalMs)
       : undefined;
   // The sweep is housekeeping; it must never be what keeps the process alive.
@@ -79,8 +98,65 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return entry;
   }
 
+  /** The spend log at `key` with entries that left the window dropped; `undefined` when empty. */
+  function liveSpends(key: string, window: number, now: number): SpendLog | undefined {
+    const log = spends.get(key);
+    if (!log) return undefined;
+    log.windowMs = window;
+    let drop = 0;
+    while (drop < log.items.length && (log.items[drop] as SpendItem).at + window <= now) {
+      const gone = log.items[drop] as SpendItem;
+      log.sum -= gone.amount;
+      log.byId.delete(gone.id);
+      drop++;
+    }
+    if (drop > 0) log.items.splice(0, drop);
+    if (log.items.length === 0) {
+      spends.delete(key);
+      return undefined;
+    }
+    return log;
+  }
+
   return {
     kind: 'memory',
+
+    async spend(key, amount, limit, windowMs): Promise<SpendResult> {
+      assertOpen();
+      assertUnits('amount', amount);
+      assertUnits('limit', limit);
+      const window = spendWindow(windowMs);
+      const now = Date.now();
+      const log = liveSpends(key, window, now);
+      const total = log?.sum ?? 0;
+      if (total + amount <= limit) {
+        const item = { id: `${now}:${randomBytes(9).toString('base64url')}`, at: now, amount };
+        const target = log ?? { items: [], byId: new Map(), sum: 0, windowMs: window };
+        // Keep oldest-first order even if the wall clock stepped back.
+        let i = target.items.length;
+        while (i > 0 && (target.items[i - 1] as SpendItem).at > now) i--;
+        target.items.splice(i, 0, item);
+        target.byId.set(item.id, item);
+        target.sum += amount;
+        spends.set(key, target);
+        return { allowed: true, total: target.sum, resetMs: 0, entry: item.id };
+      }
+      return { allowed: false, total, resetMs: spendResetMs(log?.items ?? [], total, amount, limit, window, now), entry: '' };
+    },
+
+    async settle(key, entry, amount, windowMs) {
+      assertOpen();
+      assertUnits('amount', amount);
+      const window = spendWindow(windowMs);
+      const log = liveSpends(key, window, Date.now());
+      if (!log) return 0;
+      const item = log.byId.get(entry);
+      if (item) {
+        log.sum += amount - item.amount;
+        item.amount = amount;
+      }
+      return log.sum;
+    },
 
     async hit(key, limit, windowMs) {
       assertOpen();
@@ -212,6 +288,37 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (sweepTimer) clearInterval(sweepTimer);
       values.clear();
       sets.clear();
+      hits.clear();
+      spends.clear();
     },
   };
+}
+
+/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
+function assertUnits(name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
+  }
+}
+
+/** A spend window in whole milliseconds (rounded up, as every store does). */
+function spendWindow(windowMs: number): number {
+  if (!Number.isFinite(windowMs) || windowMs <= 0) {
+    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
+  }
+  return Math.ceil(windowMs);
+}
+
+/**
+ * For a refused spend: ms until enough of the oldest entries leave for `amount` to fit, or the
+ * whole window when `amount` alone exceeds `limit`.
+ */
+function spendResetMs(items: readonly SpendItem[], total: number, amount: number, limit: number, window: number, now: number): number {
+  if (amount > limit) return window;
+  let left = total;
+  for (const item of items) {
+    left -= item.amount;
+    if (left + amount <= limit) return Math.max(0, item.at + window - now);
+  }
+  return window; // unreachable: with every entry gone, amount <= limit fits
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { assertIncrementStep, expiresAtFor, notACounter } from './expiry.js';
 import type { Store } from './store.js';
@@ -41,6 +42,81 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local reset = 0
 if oldest[2] then reset = tonumber(oldest[2]) + window - now end
 return {allowed, count, reset}`;
+
+// Weighted sliding window: KEYS[1] a sorted set (member = entry id, score = when it was made, by
+// the Redis server's clock), KEYS[2] a hash (entry id -> amount, plus '_sum', the running total
+// of the live entries). Expired entries are trimmed oldest-first in batches (so a key idle with
+// thousands of entries never unpacks too many arguments), each subtracted from '_sum' once: a
+// call costs amortised O(1) instead of summing the window. Defines now, window and sum.
+const SPEND_TRIM = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local sum = tonumber(redis.call('HGET', KEYS[2], '_sum') or '0')
+local trimmed = false
+while true do
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window, 'LIMIT', 0, 500)
+  if #gone == 0 then break end
+  local amounts = redis.call('HMGET', KEYS[2], unpack(gone))
+  for i = 1, #gone do sum = sum - (tonumber(amounts[i]) or 0) end
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('HDEL', KEYS[2], unpack(gone))
+  trimmed = true
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  -- Nothing live: the total is 0 whatever '_sum' says (heals any drift).
+  sum = 0
+  redis.call('DEL', KEYS[2])
+elseif trimmed then
+  redis.call('HSET', KEYS[2], '_sum', sum)
+end`;
+
+// ARGV: window, amount, limit, new entry id. Returns {allowed, total, resetMs}.
+const SPEND = `${SPEND_TRIM}
+local amount = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if sum + amount <= limit then
+  sum = sum + amount
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[2], '_sum', sum)
+  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[2], window)
+  return {1, sum, 0}
+end
+local reset = window
+if amount <= limit then
+  local left = sum
+  local start = 0
+  local done = false
+  while not done do
+    local page = redis.call('ZRANGE', KEYS[1], start, start + 99, 'WITHSCORES')
+    if #page == 0 then break end
+    local ids = {}
+    for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
+    local amounts = redis.call('HMGET', KEYS[2], unpack(ids))
+    for i = 1, #ids do
+      left = left - (tonumber(amounts[i]) or 0)
+      if left + amount <= limit then
+        reset = tonumber(page[i * 2]) + window - now
+        done = true
+        break
+      end
+    end
+    start = start + 100
+  end
+end
+return {0, sum, reset}`;
+
+// ARGV: window, new amount, entry id. Returns the total after. Only a live entry (a member of the
+// sorted set, which '_sum' never is) changes; one that left the window is not revived.
+const SETTLE = `${SPEND_TRIM}
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+  sum = sum - (tonumber(redis.call('HGET', KEYS[2], ARGV[3])) or 0) + tonumber(ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[2], '_sum', sum)
+  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[2], window)
+end
+return sum`;
 
 /**
  * The Store contract on Redis (ioredis), so several gateway instances share keys, bans, counters
@@ -121,6 +197,21 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const [allowed, count, reset] = (await redis.eval(HIT, 1, `\u0000hit:${key}`, String(limit), String(Math.ceil(windowMs)), member)) as [number, number, number];
         return { allowed: allowed === 1, count, resetMs: Math.max(0, reset) };
       }),
+    spend: (key, amount, limit, windowMs) =>
+      call(async () => {
+        assertUnits('amount', amount);
+        assertUnits('limit', limit);
+        const window = spendWindow(windowMs);
+        const entry = `${Date.now()}:${randomBytes(9).toString('base64url')}`;
+        const [allowed, total, reset] = (await redis.eval(SPEND, 2, ...spendKeys(key), String(window), String(amount), String(limit), entry)) as [number, number, number];
+        return allowed === 1 ? { allowed: true, total, resetMs: 0, entry } : { allowed: false, total, resetMs: Math.max(0, reset), entry: '' };
+      }),
+    settle: (key, entry, amount, windowMs) =>
+      call(async () => {
+        assertUnits('amount', amount);
+        const window = spendWindow(windowMs);
+        return Number(await redis.eval(SETTLE, 2, ...spendKeys(key), String(window), String(amount), entry));
+      }),
     ttl: (key) =>
       call(async () => {
         const t = await redis.pttl(key);
@@ -148,4 +239,27 @@ export function createRedisStore(options: RedisStoreOptions): Store {
 
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A spend window's sorted set and hash. NUL-led like hit logs, so `keys()` skips them and no
+ * value key can collide; the fixed-length tags keep one key's pair apart from every other's.
+ */
+function spendKeys(key: string): [string, string] {
+  return [`\u0000spend:z:${key}`, `\u0000spend:h:${key}`];
+}
+
+/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
+function assertUnits(name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
+  }
+}
+
+/** A spend window in whole milliseconds (rounded up, as every store does). */
+function spendWindow(windowMs: number): number {
+  if (!Number.isFinite(windowMs) || windowMs <= 0) {
+    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
+  }
+  return Math.ceil(windowMs);
 }

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
-import type { Store } from './store.js';
+import type { SpendResult, Store } from './store.js';
 import {
   DEFAULT_SWEEP_INTERVAL_MS,
   assertIncrementStep,
@@ -46,6 +47,17 @@ const SCHEMA = `
     times      TEXT NOT NULL,
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS store_spend (
+    key        TEXT NOT NULL,
+    entry      TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    amount     INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, entry)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS store_spend_window ON store_spend (key, at, amount);
+  CREATE INDEX IF NOT EXISTS store_spend_expiry ON store_spend (expires_at);
 `;
 
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
@@ -244,6 +256,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
             statements.sweepValues.run({ now });
             statements.sweepSets.run({ now });
             sweepHits.run({ now });
+            sweepSpend.run({ now });
           } catch {
             // Reads already hide expired rows; a sweep that lost a lock race (SQLITE_BUSY)
             // just tries again next interval rather than crashing the process from a timer.
@@ -270,8 +283,63 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { allowed, count: times.length, resetMs: oldest === undefined ? 0 : Math.max(0, oldest + windowMs - now) };
   });
 
+  // A weighted sliding window is one row per entry; `at` + the caller's window decides when it
+  // leaves, and `expires_at` (at + window when written) lets the sweep drop rows nobody reads.
+  // Each call is one IMMEDIATE transaction, like `hit`.
+  const trimSpend = db.prepare<{ key: string; from: number }>('DELETE FROM store_spend WHERE key = @key AND at <= @from');
+  const spendTotal = db
+    .prepare<{ key: string }, number>('SELECT COALESCE(SUM(amount), 0) FROM store_spend WHERE key = @key')
+    .pluck();
+  const spendOldestFirst = db.prepare<{ key: string }, { at: number; amount: number }>(
+    'SELECT at, amount FROM store_spend WHERE key = @key ORDER BY at',
+  );
+  const addSpend = db.prepare<{ key: string; entry: string; at: number; amount: number; expiresAt: number }>(
+    'INSERT INTO store_spend (key, entry, at, amount, expires_at) VALUES (@key, @entry, CAST(@at AS INTEGER), CAST(@amount AS INTEGER), CAST(@expiresAt AS INTEGER))',
+  );
+  const settleSpend = db.prepare<{ key: string; entry: string; amount: number; window: number }>(
+    'UPDATE store_spend SET amount = CAST(@amount AS INTEGER), expires_at = at + CAST(@window AS INTEGER) WHERE key = @key AND entry = @entry',
+  );
+  const sweepSpend = db.prepare<{ now: number }>('DELETE FROM store_spend WHERE expires_at <= @now');
+  const spendTx = db.transaction((key: string, amount: number, limit: number, window: number, now: number): SpendResult => {
+    trimSpend.run({ key, from: now - window });
+    const total = spendTotal.get({ key }) ?? 0;
+    if (total + amount <= limit) {
+      const entry = `${now}:${randomBytes(9).toString('base64url')}`;
+      addSpend.run({ key, entry, at: now, amount, expiresAt: now + window });
+      return { allowed: true, total: total + amount, resetMs: 0, entry };
+    }
+    let resetMs = window;
+    if (amount <= limit) {
+      let left = total;
+      for (const row of spendOldestFirst.iterate({ key })) {
+        left -= row.amount;
+        if (left + amount <= limit) {
+          resetMs = Math.max(0, row.at + window - now);
+          break;
+        }
+      }
+    }
+    return { allowed: false, total, resetMs, entry: '' };
+  });
+  const settleTx = db.transaction((key: string, entry: string, amount: number, window: number, now: number): number => {
+    trimSpend.run({ key, from: now - window });
+    settleSpend.run({ key, entry, amount, window });
+    return spendTotal.get({ key }) ?? 0;
+  });
+
   return {
     kind: 'sqlite',
+
+    async spend(key, amount, limit, windowMs) {
+      assertUnits('amount', amount);
+      assertUnits('limit', limit);
+      return spendTx.immediate(key, amount, limit, spendWindow(windowMs), Date.now());
+    },
+
+    async settle(key, entry, amount, windowMs) {
+      assertUnits('amount', amount);
+      return settleTx.immediate(key, entry, amount, spendWindow(windowMs), Date.now());
+    },
 
     async hit(key, limit, windowMs) {
       return hitTx.immediate(key, limit, windowMs, Date.now());
@@ -354,4 +422,19 @@ function loadDatabase(): typeof DatabaseConstructor {
   } catch {
     throw new Error('state.store "sqlite" needs the better-sqlite3 package, which is not installed (it builds a native module: python3, make and a C++ compiler)');
   }
+}
+
+/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
+function assertUnits(name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
+  }
+}
+
+/** A spend window in whole milliseconds (rounded up, as every store does). */
+function spendWindow(windowMs: number): number {
+  if (!Number.isFinite(windowMs) || windowMs <= 0) {
+    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
+  }
+  return Math.ceil(windowMs);
 }

@@ -15,6 +15,19 @@ export interface HitResult {
   resetMs: number;
 }
 
+export interface SpendResult {
+  allowed: boolean;
+  /** Units in the window after this call (an over-spent window may exceed the limit). */
+  total: number;
+  /**
+   * 0 when allowed. When refused: ms until enough units leave the window for `amount` to fit,
+   * or `windowMs` when `amount` alone exceeds `limit` (it never fits).
+   */
+  resetMs: number;
+  /** Handle of the recorded entry, for `settle`; '' when refused. */
+  entry: string;
+}
+
 export interface Store {
   /** Which implementation this is, for status pages and events. */
   readonly kind: 'memory' | 'sqlite' | 'redis';
@@ -69,6 +82,22 @@ export interface Store {
    * may retry). Hit keys are their own namespace: `get`/`delete` do not see them.
    */
   hit(key: string, limit: number, windowMs: number): Promise<HitResult>;
+
+  /**
+   * Weighted sliding window (token budgets, concurrency leases): atomically record an entry of
+   * `amount` units (a non-negative safe integer) for `key` when the units recorded in the last
+   * `windowMs` plus `amount` stay within `limit`. Each entry leaves the window `windowMs` after
+   * it was made. Spend keys are their own namespace (apart from values, sets and hit logs).
+   */
+  spend(key: string, amount: number, limit: number, windowMs: number): Promise<SpendResult>;
+
+  /**
+   * Replace the amount of an entry made by `spend` with `amount` (a non-negative safe integer),
+   * without a limit check: reconciles an estimate with what was really spent, or releases a
+   * lease (amount 0). The entry keeps its time. An entry that already left the window is not
+   * revived. Returns the window's total after the change.
+   */
+  settle(key: string, entry: string, amount: number, windowMs: number): Promise<number>;
 
   /** Release connections, timers and file handles. The store is unusable afterwards. */
   close(): Promise<void>;

@@ -12,6 +12,13 @@ export interface BanRecord {
 
 const PREFIX = 'ban:';
 const keyOf = (t: BanTarget) => `${PREFIX}${t.kind}:${t.value}`;
+// Marks a ban whose end was already announced, so instances sharing the store say it once.
+const liftedKeyOf = (r: BanRecord) => `banlifted:${r.kind}:${r.value}:${r.until}`;
+const LIFTED_MARK_MS = 3_600_000;
+
+// Expiry watches per event bus (one gateway), by ban and end time: one timer per ban however
+// many routes or requests meet it.
+const watches = new WeakMap<EventBus, Map<string, NodeJS.Timeout>>();
 
 /** Bans live in the state store with their duration as TTL, so every instance honours them. */
 export class Bans {
@@ -31,6 +38,7 @@ export class Bans {
     const now = Date.now();
     const record: BanRecord = { kind: t.kind, value: t.value, reason, until: new Date(now + durationMs).toISOString(), createdAt: new Date(now).toISOString() };
     await this.#store.set(keyOf(t), JSON.stringify(record), durationMs);
+    this.watchExpiry(record);
     this.#events?.emit({
       action: 'ban.applied', severity: 'high', outcome: 'success', reason,
       ...(t.kind === 'ip' ? { sourceIp: t.value } : { userId: t.value }),
@@ -39,8 +47,48 @@ export class Bans {
     return record;
   }
 
+  /**
+   * Announces `ban.lifted` (reason `expired`) when the ban runs out. Bans expire by TTL in the
+   * store, which tells no one; so the instance that applied a ban, and every instance that
+   * refused a request under it, watch its end, and a mark in the store makes exactly one of them
+   * speak. A ban extended or replaced in the meantime is watched anew.
+   */
+  watchExpiry(record: BanRecord): void {
+    const events = this.#events;
+    if (!events) return;
+    let mine = watches.get(events);
+    if (!mine) watches.set(events, (mine = new Map()));
+    const id = `${record.kind}:${record.value}@${record.until}`;
+    if (mine.has(id)) return;
+    const delay = Math.max(0, Date.parse(record.until) - Date.now()) + 25;
+    const timer = setTimeout(() => {
+      mine.delete(id);
+      void this.#announceEnd(record).catch(() => undefined);
+    }, delay);
+    // Housekeeping must never keep the process alive.
+    timer.unref();
+    mine.set(id, timer);
+  }
+
+  async #announceEnd(record: BanRecord): Promise<void> {
+    const current = await this.get(record);
+    if (current) {
+      if (current.until !== record.until) this.watchExpiry(current);
+      return;
+    }
+    if (!(await this.#store.setIfAbsent(liftedKeyOf(record), '1', LIFTED_MARK_MS))) return;
+    this.#events?.emit({
+      action: 'ban.lifted', severity: 'medium', outcome: 'success', reason: 'expired',
+      ...(record.kind === 'ip' ? { sourceIp: record.value } : { userId: record.value }),
+      details: { target: record.kind, until: record.until },
+    });
+  }
+
   async remove(t: BanTarget): Promise<boolean> {
+    const record = await this.get(t);
     const removed = await this.#store.delete(keyOf(t));
+    // Its expiry will not be announced as well.
+    if (record) await this.#store.setIfAbsent(liftedKeyOf(record), '1', LIFTED_MARK_MS);
     if (removed) {
       this.#events?.emit({ action: 'ban.lifted', severity: 'medium', outcome: 'success', reason: 'removed', ...(t.kind === 'ip' ? { sourceIp: t.value } : { userId: t.value }), details: { target: t.kind } });
     }

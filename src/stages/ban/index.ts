@@ -24,7 +24,9 @@ async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unkn
     onFailure(err);
     return CONTINUE;
   }
-  return b ? banned(b.until) : CONTINUE;
+  if (!b) return CONTINUE;
+  bans.watchExpiry(b);
+  return banned(b.until);
 }
 
 // An address found unbanned is not looked up again for this long: the check runs on every

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { RouteConfig } from '../../config/schema-route.js';
+import type { RequestContext } from '../../core/context.js';
+
+export type RuleBy = NonNullable<RouteConfig['rateLimit']>[number]['by'];
+
+/** The value a rule counts by; undefined when the rule does not apply to this request. */
+export function subjectOf(by: RuleBy, ctx: RequestContext): string | undefined {
+  switch (by) {
+    case 'ip':
+      return ctx.clientIp;
+    case 'identity':
+      // Never the credential string: re-minted tokens for one subject share one budget. An
+      // anonymous caller (public route) is counted by address.
+      return ctx.identity ? `id:${ctx.identity.subject}` : `ip:${ctx.clientIp}`;
+    case 'apiKey':
+      return ctx.identity?.method === 'apiKey' ? ctx.identity.subject : undefined;
+    case 'route':
+      return 'route';
+    default: {
+      const name = by.slice('header:'.length);
+      const v = ctx.headers[name];
+      const value = Array.isArray(v) ? v[0] : v;
+      // Hashed: header values are client input of any length; a missing header is one shared bucket.
+      return value === undefined ? '(none)' : createHash('sha256').update(value).digest('base64url');
+    }
+  }
+}
