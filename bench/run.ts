@@ -7,8 +7,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
-const body = JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'q'.repeat(900) }], max_tokens: 256 });
-const streamBody = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'q'.repeat(900) }] });
+// A realistic ~900-character prompt (prose, not one repeated letter: the tokenizer and the
+// injection screen cost what they cost on real text).
+const PROMPT = 'Summarize the attached meeting notes for the team, keep the action items and owners, and flag anything that slipped from last week. '.repeat(7);
+const body = JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: PROMPT }], max_tokens: 256 });
+const streamBody = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: PROMPT }] });
 
 const children: ChildProcess[] = [];
 /** Extra request headers per target (the credential of the auth targets). */
@@ -65,6 +68,7 @@ async function main() {
     'gateway-rl-redis': await start('gateway', upstream, { BENCH_LIMIT: 'redis' }, 'gateway-rl-redis'),
     'gateway-tk-mem': await start('gateway', upstream, { BENCH_LIMIT: 'tokens-memory' }, 'gateway-tk-mem'),
     'gateway-tk-redis': await start('gateway', upstream, { BENCH_LIMIT: 'tokens-redis' }, 'gateway-tk-redis'),
+    'gateway-guard': await start('gateway', upstream, { BENCH_GUARD: '1' }, 'gateway-guard'),
   };
   const names = Object.keys(targets);
   const scenarios = [
@@ -91,9 +95,9 @@ async function main() {
     for (const name of Object.keys(r)) {
       process.stdout.write(`  ${name.padEnd(17)} ${m(name, 'rps').toFixed(0).padStart(9)} ${m(name, 'mean').toFixed(3).padStart(8)} ${m(name, 'p50').toFixed(0).padStart(7)} ${m(name, 'p99').toFixed(0).padStart(7)} ${String(m(name, 'errors')).padStart(7)}\n`);
     }
-    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis', 'gateway-tk-mem', 'gateway-tk-redis'] : [])]) {
+    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis', 'gateway-tk-mem', 'gateway-tk-redis', 'gateway-guard'] : [])]) {
       if (g.startsWith('gateway-') && g !== 'gateway-raw') {
-        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the request limiter' : g.includes('-tk-') ? 'the token budget' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
+        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the request limiter' : g.includes('-tk-') ? 'the token budget' : g === 'gateway-guard' ? 'the injection screen' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
       }
       process.stdout.write(`  ${g}: throughput ${(m(g, 'rps') / m('baseline', 'rps')).toFixed(3)} x baseline, ${(m(g, 'rps') / m('direct', 'rps')).toFixed(3)} x direct; mean latency added ${(m(g, 'mean') - m('direct', 'mean')).toFixed(3)} ms vs direct, ${(m(g, 'mean') - m('baseline', 'mean')).toFixed(3)} ms vs baseline\n`);
     }

@@ -81,6 +81,8 @@ if (role === 'upstream') {
       name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat',
       ...(authMode ? { auth: { any: ['jwt', 'apiKey'], roles: ['user'] } } : {}),
       ...(limitStore ? { rateLimit: [limitRule] } : {}),
+      // BENCH_GUARD=1: the prompt-injection screen on every message (and their concatenation).
+      ...(process.env.BENCH_GUARD ? { input: { promptInjection: { action: 'block' } } } : {}),
     }],
     events: { sinks: [] },
   });

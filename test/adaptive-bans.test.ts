@@ -67,3 +67,30 @@ it('bans set through the store apply to identities and addresses on every route,
     await f.close();
   }
 });
+
+it('an offence lowers the offender\'s limits by the penalty for the cool-down; other clients keep theirs', async () => {
+  const f = await startFixture({
+    auth: { jwt: [{ issuer: 'idp', audience: 'api', secret: SECRET, algorithms: ['HS256'] }] },
+    routes: [{
+      name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat', auth: { any: ['jwt'] },
+      rateLimit: [{ by: 'ip', requests: 6, per: '1m' }], adaptive: { onSignals: ['auth.failure'], penalty: 0.5, ban: '1m' },
+    }],
+  });
+  try {
+    const good = `Bearer ${await sign('bob')}`;
+    // One failed login: an offence, and one request of the budget used.
+    assert.equal(await postFrom(f, '127.0.0.5', 'Bearer forged.token.here'), 401);
+    await new Promise((r) => setTimeout(r, 50));
+    // Penalised: 6 x 0.5 = 3 requests, one already spent.
+    const offender = [];
+    for (let i = 0; i < 3; i++) offender.push(await postFrom(f, '127.0.0.5', good));
+    assert.deepEqual(offender, [200, 200, 429]);
+    const refusal = f.events.find((e) => e.event.action === 'ratelimit.exceeded');
+    assert.equal(refusal?.bulwark.penalisedLimit, 3);
+    const other = [];
+    for (let i = 0; i < 7; i++) other.push(await postFrom(f, '127.0.0.6', good));
+    assert.deepEqual(other, [200, 200, 200, 200, 200, 200, 429], 'another client keeps the full limit');
+  } finally {
+    await f.close();
+  }
+});

@@ -5,6 +5,7 @@ import { registerKeys } from './keys.js';
 import { registerToken } from './token.js';
 import { registerCerts } from './certs.js';
 import { registerBans } from './bans.js';
+import { registerQuarantine } from './quarantine.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -23,6 +24,7 @@ registerKeys(program);
 registerToken(program);
 registerCerts(program);
 registerBans(program);
+registerQuarantine(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { substituteEnv } from './env.js';
 import { configSchema, type BulwarkConfig } from './schema.js';
 import { checkSemantics } from './semantics.js';
+import { compileSchemaFile } from '../stages/input-guard/json-schema-file.js';
 
 export interface LoadedConfig {
   /** Absolute path of the file, or a label such as `<demo>`. */
@@ -57,11 +58,28 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(zodIssues(parsed.error.issues, file, locate));
 
-  const semantic = checkSemantics(parsed.data);
+  const semantic = [...checkSemantics(parsed.data), ...resolveSchemaFiles(parsed.data, file)];
   if (semantic.length > 0) {
     throw new ConfigError(semantic.map((s) => ({ file, ...locate(s.path), path: formatPath(s.path), message: s.message })));
   }
   return parsed.data;
+}
+
+/**
+ * Route JSON Schema files are named relative to the config file; they are resolved to absolute
+ * paths (what the stage reads) and compiled here, so a broken schema is an error at its key.
+ */
+function resolveSchemaFiles(config: BulwarkConfig, file: string): Array<{ path: PropertyKey[]; message: string }> {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [];
+  config.routes.forEach((route, i) => {
+    const input = route.input;
+    if (!input || input.schema === 'builtin') return;
+    const abs = isAbsolute(input.schema) ? input.schema : resolve(dirname(resolve(file)), input.schema);
+    const compiled = compileSchemaFile(abs);
+    if (!compiled.ok) issues.push({ path: ['routes', i, 'input', 'schema'], message: compiled.message });
+    else input.schema = abs;
+  });
+  return issues;
 }
 
 function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Locator): ConfigIssue[] {

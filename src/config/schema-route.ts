@@ -68,7 +68,21 @@ const input = z.strictObject({
   deny: z.array(z.string()).optional().describe('Regexes refused in screened text; checked for ReDoS at load.'),
   canary: z.boolean().optional(),
   fields: z.array(z.string().regex(/^(\/([^~/]|~[01])*)*$/, 'a JSON pointer such as /text')).optional().describe('json routes: JSON pointers of the fields to screen.'),
-  poisoning: z.strictObject({ action: z.enum(['quarantine', 'block', 'log']).prefault('quarantine') }).optional(),
+  poisoning: z
+    .strictObject({
+      action: z.enum(['quarantine', 'block', 'log']).prefault('quarantine').describe('quarantine: hold the item (202) for `bulwark quarantine release|drop`; block: 400; log: forward with an event.'),
+      threshold: z.number().min(0).max(1).optional().describe('Injection score that marks an item (default: promptInjection.threshold, else 0.85).'),
+      duplicates: z
+        .strictObject({ max: z.number().int().positive().prefault(5), within: duration({ min: 1000 }).prefault('1h') })
+        .prefault({})
+        .describe('Near-duplicate flood: more than `max` items from one client within `within` that are near-copies of each other (SimHash).'),
+      volume: z
+        .strictObject({ max: z.number().int().positive().prefault(100), per: duration({ min: 1000 }).prefault('1h') })
+        .prefault({})
+        .describe('Abnormal volume: more than `max` items from one client per window.'),
+      keepFor: duration({ min: 1000 }).prefault('7d').describe('How long a quarantined item is kept before it is dropped.'),
+    })
+    .optional(),
 });
 
 const output = z.strictObject({

@@ -73,6 +73,17 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
     if (route.kind === 'passthrough' && route.input?.maxTokens !== undefined) {
       issues.push({ path: ['routes', i, 'input', 'maxTokens'], message: 'maxTokens needs a JSON route kind (passthrough bodies are not parsed)' });
     }
+    const input = route.input;
+    if (input && route.kind === 'passthrough') {
+      for (const key of ['schema', 'maxPromptChars', 'maxMessages', 'promptInjection', 'deny', 'canary', 'fields', 'poisoning'] as const) {
+        const v = input[key];
+        if (v !== undefined && v !== 'builtin') issues.push({ path: ['routes', i, 'input', key], message: `${key} needs a JSON route kind (passthrough bodies are not parsed; use kind: json)` });
+      }
+    }
+    if (input?.canary === true && route.kind !== 'openai-chat' && route.kind !== 'anthropic-messages') {
+      issues.push({ path: ['routes', i, 'input', 'canary'], message: 'a canary is planted in a system prompt: it needs kind openai-chat or anthropic-messages' });
+    }
+    if (input?.fields !== undefined && route.kind !== 'json') issues.push({ path: ['routes', i, 'input', 'fields'], message: 'fields picks what to screen on kind: json routes; chat kinds screen every message' });
     route.input?.deny?.forEach((pattern, j) => {
       const msg = checkUserRegex(pattern);
       if (msg) issues.push({ path: ['routes', i, 'input', 'deny', j], message: msg });

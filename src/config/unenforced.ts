@@ -37,7 +37,7 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
     if (r.input) {
       const { maxTokens: _t, clampTokens: _c, schema, ...rest } = r.input;
       need('input-guard', `${at}.input.schema`, schema !== 'builtin' ? schema : undefined);
-      for (const [k, v] of Object.entries(rest)) need('input-guard', `${at}.input.${k}`, v);
+      for (const [k, v] of Object.entries(rest)) need(k === 'canary' ? 'canary' : k === 'poisoning' ? 'poisoning' : 'input-guard', `${at}.input.${k}`, v);
     }
     need('output-guard', `${at}.output`, r.output);
     need('extraction', `${at}.extraction`, r.extraction);

@@ -14,6 +14,7 @@ const DEFAULT_ACTION: Record<ErrorCode, { action: EventAction; severity: Severit
   BANNED: { action: 'ban.applied', severity: 'high' },
   RATE_LIMITED: { action: 'ratelimit.exceeded', severity: 'low' },
   PROMPT_INJECTION: { action: 'prompt.injection', severity: 'high' },
+  QUARANTINED: { action: 'poison.quarantined', severity: 'medium' },
   OUTPUT_BLOCKED: { action: 'output.blocked', severity: 'high' },
   UPSTREAM_UNAVAILABLE: { action: 'upstream.error', severity: 'medium' },
   INTERNAL_ERROR: { action: 'stage.error', severity: 'high' },

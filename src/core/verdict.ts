@@ -17,6 +17,8 @@ export interface Deny {
   readonly detail: string;
   /** Extra response headers (Retry-After, WWW-Authenticate, RateLimit-*). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Extra fields of the problem document (e.g. `quarantineId`); never client data. */
+  readonly fields?: Readonly<Record<string, string | number>>;
   /** Refuse without an event (a sampled-out repeat of a refusal already reported). */
   readonly quiet?: boolean;
   /** The security event this refusal produces (action, reason, severity, details). */

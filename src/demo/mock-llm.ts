@@ -62,6 +62,8 @@ export async function startMockLlm(options: MockLlmOptions = {}): Promise<MockLl
     if (req.method === 'POST' && path === '/v1/completions') return json(res, 200, { id: `cmpl-${randomUUID()}`, object: 'text_completion', choices: [{ index: 0, text: 'ok', finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
     if (req.method === 'POST' && path === '/v1/embeddings') return json(res, 200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.0123, -0.0456, 0.0789] }], usage: { prompt_tokens: 2, total_tokens: 2 } });
     if (req.method === 'POST' && path === '/v1/messages') return json(res, 200, { id: `msg_${randomUUID()}`, type: 'message', role: 'assistant', content: [{ type: 'text', text: answerFor(parsed) }], usage: { input_tokens: 5, output_tokens: 7 } });
+    // An ingestion endpoint (feedback, RAG uploads): what the poisoning guard protects.
+    if (req.method === 'POST' && path === '/v1/feedback') return json(res, 201, { stored: true });
     if (req.method === 'GET' && path === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'mock-gpt', object: 'model' }] });
     if (path === '/debug' || path === '/admin') return json(res, 200, { internal: true, note: 'a shadow endpoint that should never be reachable through the gateway' });
     return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });

@@ -3,6 +3,9 @@ import { authStage, authzStage } from '../stages/auth/index.js';
 import { rateLimitIpStage, rateLimitStage } from '../stages/rate-limit/index.js';
 import { concurrentIpStage, concurrentStage } from '../stages/rate-limit/concurrent.js';
 import { tokenBudgetStage } from '../stages/token-budget/index.js';
+import { inputGuardStage } from '../stages/input-guard/index.js';
+import { canaryStage } from '../stages/input-guard/canary.js';
+import { poisoningStage } from '../stages/poisoning/index.js';
 import { adaptiveStage, banIdentityStage, banIpStage } from '../stages/ban/index.js';
 
 /**
@@ -11,5 +14,5 @@ import { adaptiveStage, banIdentityStage, banIpStage } from '../stages/ban/index
  */
 export const BUILTIN_STAGES: readonly StageDefinition[] = [
   banIpStage, adaptiveStage, rateLimitIpStage, concurrentIpStage, authStage, authzStage, banIdentityStage, rateLimitStage, concurrentStage,
-  tokenBudgetStage,
+  inputGuardStage, poisoningStage, canaryStage, tokenBudgetStage,
 ];

@@ -38,7 +38,7 @@ interface Refusal extends RefusalSubject {
 }
 
 function refuse(r: Refusal, v: Deny, kind: RouteKind | undefined, close: boolean): void {
-  const status = sendProblem(r.res, { code: v.code, status: v.status, detail: v.detail, requestId: r.requestId, kind, headers: v.headers, close });
+  const status = sendProblem(r.res, { code: v.code, status: v.status, detail: v.detail, requestId: r.requestId, kind, headers: v.headers, close, fields: v.fields });
   if (!v.quiet) emitRefusal(r.events, r, v, 'failure', status);
 }
 

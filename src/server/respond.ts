@@ -13,6 +13,8 @@ export interface ProblemResponse {
   headers?: Readonly<Record<string, string>> | undefined;
   /** Close the connection after the answer (framing errors, unread bodies). */
   close?: boolean;
+  /** Extra fields of the problem document. */
+  fields?: Readonly<Record<string, string | number>> | undefined;
 }
 
 /**
@@ -47,6 +49,7 @@ export function sendProblem(res: ServerResponse, p: ProblemResponse): number {
     code: p.code,
     detail: p.detail,
     requestId: p.requestId,
+    ...p.fields,
     ...vendorEnvelope(p.kind, p.code, p.detail),
   });
   const headers: Record<string, string | number> = {

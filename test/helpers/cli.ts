@@ -42,3 +42,13 @@ export function spawnCli(args: readonly string[]): CliProcess {
     },
   };
 }
+
+/**
+ * `runCli` without blocking this process: needed when the command talks to a server the test
+ * itself runs (a synchronous spawn would keep that server from answering).
+ */
+export async function runCliAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const p = spawnCli(args);
+  const status = await p.exited;
+  return { status, stdout: p.stdout(), stderr: p.stderr() };
+}

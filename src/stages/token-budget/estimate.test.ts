@@ -98,3 +98,24 @@ describe('reserved output tokens', () => {
     assert.equal(reservedOutputTokens('json', {}, 300), 300);
   });
 });
+
+describe('bounded work on hostile text', () => {
+  it('a long run without spaces is counted in pieces (linear, not quadratic)', async () => {
+    const { boundedCounter } = await import('./estimate.js');
+    const lengths: number[] = [];
+    const c = boundedCounter((t) => (lengths.push(t.length), t.length));
+    assert.equal(c(`hello ${'q'.repeat(100)} world`), 112);
+    assert.ok(Math.max(...lengths) <= 32, `no piece over 32 characters: ${lengths.join(',')}`);
+    assert.ok(lengths.filter((l) => l === 32).length >= 3, 'the run is cut into 32-character pieces');
+  });
+
+  it('a per-request counter tokenizes a bounded number of characters and extrapolates the rest', async () => {
+    const { budgetedCounter } = await import('./estimate.js');
+    let exact = 0;
+    const c = budgetedCounter((t) => ((exact += t.length), Math.ceil(t.length / 2)), 100);
+    assert.equal(c('a'.repeat(60)), 30);
+    assert.equal(c('a'.repeat(100)), 20 + 30, '40 exact (20 tokens) + 60 at the rate seen (0.5)');
+    assert.equal(c('a'.repeat(1000)), 500);
+    assert.equal(exact, 100, 'never more than the budget tokenized exactly');
+  });
+});

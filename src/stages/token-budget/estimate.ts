@@ -20,7 +20,7 @@ export function loadTokenCounter(): Promise<TokenCounter> {
       // Special-token text such as "<|endoftext|>" in client input is plain text to the upstream;
       // the library's default would throw on it.
       const options = { disallowedSpecial: new Set<string>() };
-      return (text) => m.countTokens(text, options);
+      return boundedCounter((text) => m.countTokens(text, options));
     },
     (err: unknown) => {
       counter = undefined; // a failed import may be retried rather than memoised forever
@@ -177,4 +177,56 @@ export function reservedOutputTokens(kind: RouteKind, body: Record<string, unkno
   }
   if (requested !== undefined) return requested;
   return routeMaxTokens !== undefined && Number.isFinite(routeMaxTokens) && routeMaxTokens > 0 ? Math.floor(routeMaxTokens) : 0;
+}
+
+// BPE merging is quadratic in the length of one pre-tokenized word: 90,000 letters without a space
+// take seconds, a denial of service on the event loop. Runs longer than this are counted in pieces
+// of this size (a slight overcount at each cut; linear time).
+const PIECE = 32;
+const HAS_LONG_RUN = /\S{33}/;
+const LONG_RUN = /\S{33,}/g;
+
+/** Counts like `count`, in time linear in the text whatever its shape. */
+export function boundedCounter(count: TokenCounter): TokenCounter {
+  return (text) => {
+    if (!HAS_LONG_RUN.test(text)) return count(text);
+    let total = 0;
+    let last = 0;
+    for (const m of text.matchAll(LONG_RUN)) {
+      total += count(text.slice(last, m.index));
+      for (let i = 0; i < m[0].length; i += PIECE) total += count(m[0].slice(i, i + PIECE));
+      last = m.index + m[0].length;
+    }
+    return total + count(text.slice(last));
+  };
+}
+
+/**
+ * A per-request counter that tokenizes at most `budgetChars` characters exactly and extrapolates
+ * the rest at the rate seen so far (at least 1 token per 4 characters). Exact BPE on adversarial
+ * text (random letters) costs over 1 us a character; a 1 MB body must not hold the event loop for
+ * a second. The estimate only decides admission: the budget is settled to the reported usage.
+ */
+export function budgetedCounter(count: TokenCounter, budgetChars = 32_768): TokenCounter {
+  let left = budgetChars;
+  let chars = 0;
+  let tokens = 0;
+  return (text) => {
+    if (text.length <= left) {
+      const n = count(text);
+      left -= text.length;
+      chars += text.length;
+      tokens += n;
+      return n;
+    }
+    const head = left > 0 ? count(text.slice(0, left)) : 0;
+    if (left > 0) {
+      chars += left;
+      tokens += head;
+    }
+    const rest = text.length - Math.max(left, 0);
+    left = 0;
+    const rate = Math.max(chars > 0 ? tokens / chars : 0.25, 0.25);
+    return head + Math.ceil(rest * rate);
+  };
 }

@@ -7,7 +7,7 @@ import { penaltyFactor } from '../rate-limit/penalty.js';
 import { rateLimited, RefusalSampler } from '../rate-limit/refusal.js';
 import { subjectOf, type RuleBy } from '../rate-limit/subject.js';
 import type { Store } from '../../stores/store.js';
-import { estimatePromptTokens, loadTokenCounter, reservedOutputTokens } from './estimate.js';
+import { budgetedCounter, estimatePromptTokens, loadTokenCounter, reservedOutputTokens } from './estimate.js';
 import { createUsageObserver, type UsageObserver } from './usage.js';
 
 interface TokenRule {
@@ -101,7 +101,7 @@ export const tokenBudgetStage = defineStage({
 
 async function reserve(ctx: RequestContext, route: RouteConfig, rules: TokenRule[], c: Counters, store: Store, sampler: RefusalSampler, count: (text: string) => number): Promise<Verdict> {
   const body = ctx.body.type === 'json' ? ctx.body.value : undefined;
-  const prompt = body ? estimatePromptTokens(route.kind, body, count) : 0;
+  const prompt = body ? estimatePromptTokens(route.kind, body, budgetedCounter(count)) : 0;
   const reserved = prompt + (body ? reservedOutputTokens(route.kind, body, route.input?.maxTokens) : 0);
   const held: Held = { prompt, reserved, entries: [], count };
   ctx.locals.set('rate-limit-tokens', held);

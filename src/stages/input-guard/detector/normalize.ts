@@ -1,0 +1,281 @@
+/**
+ * Text normalization for prompt-injection screening (SECURITY-RULES G-7.2).
+ *
+ * `normalizeText` produces the canonical form that rules and features see:
+ * JSON `\uXXXX` escapes decoded, Unicode tag characters decoded to ASCII, NFKC (via NFKD + mark
+ * stripping + NFC), invisible / format characters removed, Cyrillic and Greek look-alikes folded to
+ * Latin only inside words that are mixed-script (or in mostly-Latin text), case folded, letters
+ * spaced out one by one re-joined, leetspeak folded inside tokens that mix letters and digits,
+ * whitespace collapsed.
+ *
+ * `decodedVariants` returns bounded decoded views of the text (base64, hex, ROT13, reversed) that
+ * are screened as well.
+ */
+
+// Invisible / format characters. \p{Cf} covers U+200B–U+200F, U+2060–U+2064, U+FEFF, U+00AD,
+// the bidi controls U+202A–U+202E and U+2066–U+2069, U+180E and the tag block; the others are
+// invisible fillers that are not Cf.
+const INVISIBLE = /[\p{Cf}\u034F\u115F\u1160\u17B4\u17B5\u3164\uFFA0\uFE00-\uFE0F]|\uDB40[\uDD00-\uDDEF]/gu;
+const MARKS = /\p{M}+/gu;
+const TAG_CHARS = /[\u{E0000}-\u{E007F}]/gu;
+const HAS_TAG = /[\u{E0000}-\u{E007F}]/u;
+const JSON_ESCAPE = /\\u([0-9a-fA-F]{4})/g;
+const NON_ASCII = /[^\x00-\x7F]/;
+const CYR_GREEK = /[\u0370-\u03FF\u0400-\u052F]/;
+
+/** Cyrillic and Greek characters that look like Latin letters (both cases). */
+const CONFUSABLES: Readonly<Record<string, string>> = {
+  // Cyrillic upper
+  А: 'A', В: 'B', Е: 'E', Ё: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', Х: 'X',
+  У: 'Y', Ѕ: 'S', І: 'I', Ї: 'I', Ј: 'J', Ԛ: 'Q', Ԝ: 'W', Һ: 'H',
+  // Cyrillic lower
+  а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', х: 'x',
+  у: 'y', ѕ: 's', і: 'i', ї: 'i', ј: 'j', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h', ь: 'b', г: 'r', п: 'n',
+  // Greek upper
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T',
+  Υ: 'Y', Χ: 'X',
+  // Greek lower
+  α: 'a', β: 'b', γ: 'y', ε: 'e', η: 'n', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u',
+  χ: 'x', ω: 'w', ς: 's',
+};
+
+const LETTER_WORD = /[\p{L}\p{N}]+/gu;
+const LATIN_LETTER = /[a-zA-Z\u00C0-\u024F]/;
+
+function foldConfusables(s: string): string {
+  if (!CYR_GREEK.test(s)) return s;
+  let foreign = 0;
+  let latin = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) latin++;
+    else if (c >= 0x370 && c <= 0x52f) foreign++;
+  }
+  const mostlyLatin = latin > 2 * foreign;
+  if (latin === 0) return s; // no Latin letters at all: nothing to fold into
+  return s.replace(LETTER_WORD, (word) => {
+    if (!CYR_GREEK.test(word)) return word;
+    const mixed = LATIN_LETTER.test(word);
+    if (!mixed) {
+      if (!mostlyLatin) return word;
+      // In mostly-Latin text, fold an all-foreign word only when every letter has a Latin twin.
+      for (const ch of word) if (CONFUSABLES[ch] === undefined && !/\p{N}/u.test(ch)) return word;
+    }
+    let out = '';
+    for (const ch of word) out += CONFUSABLES[ch] ?? ch;
+    return out;
+  });
+}
+
+const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
+const LEET_TOKEN = /[a-z0-9@$]*[a-z][a-z0-9@$]*/g;
+const HAS_LEET = /[013457@$]/;
+const VERSIONISH = /^(?:[a-z]{1,4}\d+|\d+[a-z]{1,3})$/; // mp3, ipv4, gpt4, sha256, 4k, 1st, 100km
+
+function foldLeet(s: string): string {
+  if (!HAS_LEET.test(s)) return s;
+  return s.replace(LEET_TOKEN, (tok) => {
+    if (!HAS_LEET.test(tok) || VERSIONISH.test(tok)) return tok;
+    let out = '';
+    for (const ch of tok) out += LEET[ch] ?? ch;
+    return out;
+  });
+}
+
+// "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e": four or more single letters, one separator each.
+const SPACED_LETTERS = /(?<![a-z0-9])(?:[a-z][ .\-_*+|/]){3,}[a-z](?![a-z0-9])/g;
+const SPACED_SEP = /[ .\-_*+|/]/g;
+
+function decodeTags(s: string): string {
+  if (!HAS_TAG.test(s)) return s;
+  return s.replace(TAG_CHARS, (ch) => {
+    const cp = ch.codePointAt(0) ?? 0;
+    return cp >= 0xe0020 && cp <= 0xe007e ? String.fromCharCode(cp - 0xe0000) : '';
+  });
+}
+
+/** Decoding steps that must happen before anything else; shared with `decodedVariants`. */
+export function preDecode(s: string): string {
+  let t = s;
+  if (t.includes('\\u')) t = t.replace(JSON_ESCAPE, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return decodeTags(t);
+}
+
+/** Unicode canonicalisation without case folding (keeps base64 intact). */
+export function unicodeClean(s: string): string {
+  if (!NON_ASCII.test(s)) return s;
+  return s.normalize('NFKD').replace(MARKS, '').replace(INVISIBLE, '').normalize('NFC');
+}
+
+export interface NormalizeOptions {
+  /** Keep line breaks (collapsed to one `\n`); horizontal whitespace is still collapsed. */
+  keepLines?: boolean;
+}
+
+export function normalizeText(s: string, opts: NormalizeOptions = {}): string {
+  return normalizeCleaned(unicodeClean(preDecode(s)), opts);
+}
+
+/** `normalizeText` for input that already went through `unicodeClean(preDecode(…))`. */
+export function normalizeCleaned(cleaned: string, opts: NormalizeOptions = {}): string {
+  let t = cleaned;
+  t = foldConfusables(t);
+  t = t.toLowerCase();
+  if (t.length >= 7) t = t.replace(SPACED_LETTERS, (m) => m.replace(SPACED_SEP, ''));
+  t = foldLeet(t);
+  if (opts.keepLines) {
+    t = t.replace(/[^\S\n]+/g, ' ').replace(/ ?\n[\s]*/g, '\n');
+  } else {
+    t = t.replace(/\s+/g, ' ');
+  }
+  return t.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoded variants
+
+export type VariantKind = 'base64' | 'hex' | 'rot13' | 'reversed';
+export interface DecodedVariant {
+  via: VariantKind;
+  text: string;
+}
+
+const MAX_VARIANTS = 8;
+const MAX_SEGMENT = 64 * 1024;
+const BASE64_SEG = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g;
+const BARE_BASE64 = /^[A-Za-z0-9+/_=\s-]+$/;
+// Printable ASCII bytes are 0x20-0x7e, so every hex pair starts with 2-7: prose rarely matches.
+const HEX_RUN = /(?<![0-9a-fA-F])(?:[2-7][0-9a-fA-F]){8,}(?![0-9a-fA-F])/g;
+const HEX_SPACED = /(?:(?:\\x|0x)?[2-7][0-9a-fA-F][ :,]?){8,}/g;
+const BIDI_RTL_OVERRIDE = /[\u202E\u2067\u202B]([^\u202C\u2069\n]*)/g;
+
+/** Share of printable characters; rejects binary garbage from accidental base64/hex matches. */
+function printableText(buf: Buffer): string | undefined {
+  if (buf.length < 8) return undefined;
+  const s = buf.toString('utf8');
+  let good = 0;
+  let letters = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0xfffd) continue;
+    if ((c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d || c === 0x09 || c >= 0xa0) good++;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0xc0) letters++;
+  }
+  if (good / s.length < 0.9 || letters / s.length < 0.5) return undefined;
+  return s;
+}
+
+function rot13(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) out += String.fromCharCode(((c - 97 + 13) % 26) + 97);
+    else if (c >= 65 && c <= 90) out += String.fromCharCode(((c - 65 + 13) % 26) + 65);
+    else out += s[i];
+  }
+  return out;
+}
+
+const COMMON = new Set(
+  ('the be to of and a in that have i it for not on with he as you do at this but his by from they we say her she or an ' +
+    'will my one all would there their what so up out if about who get which go me when make can like no just him know take ' +
+    'into your some could them see other than then now only its over also after use two how our first well way even new want ' +
+    'because any these give most us is are was were been has had did does said ignore previous instructions prompt system ' +
+    'rules tell reveal print show repeat above before forget disregard everything now must should please write answer')
+    .split(' '),
+);
+
+/** Fraction of (up to 200) words that are common English words: a cheap "looks like English" test. */
+export function englishness(s: string): number {
+  const words = s.toLowerCase().match(/[a-z']+/g);
+  if (!words || words.length === 0) return 0;
+  let hit = 0;
+  const n = Math.min(words.length, 200);
+  for (let i = 0; i < n; i++) if (COMMON.has(words[i] as string)) hit++;
+  return hit / n;
+}
+
+function reverseString(s: string): string {
+  let out = '';
+  for (let i = s.length - 1; i >= 0; i--) {
+    const c = s.charCodeAt(i);
+    // keep surrogate pairs in order
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const hi = s.charCodeAt(i - 1);
+      if (hi >= 0xd800 && hi <= 0xdbff) {
+        out += s[i - 1] + (s[i] as string);
+        i--;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+/**
+ * Decoded views of `s`, bounded: at most 8 variants, each at most 64 KB.
+ * `s` may be raw text (base64 and hex are case-sensitive, so they are searched before folding).
+ */
+export function decodedVariants(s: string, cleaned?: string): DecodedVariant[] {
+  const out: DecodedVariant[] = [];
+  const seen = new Set<string>();
+  const push = (via: VariantKind, text: string): void => {
+    if (out.length >= MAX_VARIANTS) return;
+    const t = text.length > MAX_SEGMENT ? text.slice(0, MAX_SEGMENT) : text;
+    const key = via + t.slice(0, 200);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ via, text: t });
+  };
+  const raw = cleaned ?? unicodeClean(preDecode(s));
+
+  // bidi-reversed segments (display order differs from logical order)
+  if (/[\u202E\u2067\u202B]/.test(s)) {
+    for (const m of s.matchAll(BIDI_RTL_OVERRIDE)) {
+      const seg = m[1] ?? '';
+      if (seg.length >= 8) push('reversed', reverseString(seg));
+    }
+  }
+
+  // bare base64 blob (may be wrapped over lines)
+  const trimmed = raw.trim();
+  if (trimmed.length >= 16 && trimmed.length <= 4 * MAX_SEGMENT && BARE_BASE64.test(trimmed) && /[0-9+/=]/.test(trimmed)) {
+    const txt = printableText(Buffer.from(trimmed.replace(/\s+/g, ''), 'base64'));
+    if (txt !== undefined) push('base64', txt);
+  }
+  // base64 segments
+  let n = 0;
+  for (const m of raw.matchAll(BASE64_SEG)) {
+    if (++n > 32 || out.length >= MAX_VARIANTS) break;
+    const seg = m[0];
+    // plain words / identifiers are not base64: need a digit, '+', '/', or mixed case inside
+    if (!/[0-9+/=]/.test(seg) && !/[a-z][A-Z]|[A-Z]{2}[a-z]/.test(seg)) continue;
+    const txt = printableText(Buffer.from(seg.slice(0, 4 * MAX_SEGMENT), 'base64'));
+    if (txt !== undefined) push('base64', txt);
+  }
+  // hex runs: "69676e6f7265..." or "69 67 6e ..." or "\x69\x67..."
+  n = 0;
+  for (const re of [HEX_RUN, HEX_SPACED]) {
+    for (const m of raw.matchAll(re)) {
+      if (++n > 16 || out.length >= MAX_VARIANTS) break;
+      const digits = m[0].replace(/\\x|0x|[ :,]/g, '');
+      if (digits.length < 16 || !/[a-fA-F]/.test(digits) && digits.length < 24) continue;
+      const txt = printableText(Buffer.from(digits.slice(0, 2 * MAX_SEGMENT), 'hex'));
+      if (txt !== undefined) push('hex', txt);
+    }
+  }
+
+  // ROT13 and whole-text reversal: only when the result reads more like English than the input.
+  const sample = raw.length > 600 ? raw.slice(0, 600) : raw;
+  if (/[a-zA-Z]{3}/.test(sample)) {
+    const base = englishness(sample);
+    const r13 = rot13(sample);
+    const e13 = englishness(r13);
+    if (e13 >= 0.2 && e13 > base + 0.05) push('rot13', rot13(raw));
+    const rev = reverseString(sample);
+    const erev = englishness(rev);
+    if (erev >= 0.2 && erev > base + 0.05) push('reversed', reverseString(raw));
+  }
+  return out;
+}
