@@ -28,6 +28,7 @@ import {
   type TrainOptions,
 } from '../src/stages/input-guard/detector/model.js';
 import { analyze, loadPromptGuard } from '../src/stages/input-guard/detector/prompt-guard.js';
+import { auc, confusionAt, tprAtFpr } from '../src/stages/input-guard/eval/metrics.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RULE_SCORE = 0.99;
@@ -68,74 +69,6 @@ function loadRows(path: string): Row[] {
     rows.push({ text: r.text, label: r.label, source: typeof r.source === 'string' ? r.source : 'unknown' });
   });
   return rows;
-}
-
-// ---- metrics ---------------------------------------------------------------------------------------
-
-interface PointMetrics {
-  threshold: number;
-  tpr: number;
-  fpr: number;
-  precision: number;
-  f1: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  tn: number;
-}
-
-function at(scores: readonly number[], ys: readonly number[], t: number): PointMetrics {
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  let tn = 0;
-  scores.forEach((s, i) => {
-    const pos = s >= t;
-    if (ys[i] === 1) {
-      if (pos) tp++;
-      else fn++;
-    } else if (pos) fp++;
-    else tn++;
-  });
-  const tpr = tp / Math.max(1, tp + fn);
-  const fpr = fp / Math.max(1, fp + tn);
-  const precision = tp / Math.max(1, tp + fp);
-  const f1 = (2 * precision * tpr) / Math.max(1e-9, precision + tpr);
-  return { threshold: t, tpr, fpr, precision, f1, tp, fp, fn, tn };
-}
-
-/** Best TPR with FPR <= maxFpr; returns the (lowest) threshold achieving it, midway between scores. */
-function tprAtFpr(scores: readonly number[], ys: readonly number[], maxFpr: number): PointMetrics {
-  const negs = scores.filter((_, i) => ys[i] === 0).sort((a, b) => b - a);
-  const allowed = Math.floor(maxFpr * negs.length + 1e-9);
-  // threshold just above the (allowed+1)-th highest negative
-  const cut = negs[allowed];
-  let t: number;
-  if (cut === undefined) t = 0;
-  else {
-    const above = scores.filter((s) => s > cut).sort((a, b) => a - b)[0];
-    t = above === undefined ? cut + 1e-6 : (cut + above) / 2;
-  }
-  return at(scores, ys, t);
-}
-
-function auc(scores: readonly number[], ys: readonly number[]): number {
-  const idx = scores.map((s, i) => [s, ys[i] as number] as const).sort((a, b) => a[0] - b[0]);
-  let rankSum = 0;
-  let nPos = 0;
-  let i = 0;
-  while (i < idx.length) {
-    let j = i;
-    while (j < idx.length && (idx[j] as readonly [number, number])[0] === (idx[i] as readonly [number, number])[0]) j++;
-    const avg = (i + j + 1) / 2;
-    for (let k = i; k < j; k++) if ((idx[k] as readonly [number, number])[1] === 1) {
-      rankSum += avg;
-      nPos++;
-    }
-    i = j;
-  }
-  const nNeg = idx.length - nPos;
-  return (rankSum - (nPos * (nPos + 1)) / 2) / Math.max(1, nPos * nNeg);
 }
 
 // ---- cross-validation ------------------------------------------------------------------------------
@@ -271,10 +204,10 @@ function main(): void {
   // ---- report
   const chosen = tprAtFpr(cv.combined, devYs, TARGET_FPR);
   const threshold = r4(Math.min(chosen.threshold, RULE_SCORE - 0.01));
-  const atT = at(cv.combined, devYs, threshold);
+  const atT = confusionAt(cv.combined, devYs, threshold);
   const curve = [0.005, 0.01, 0.02].map((f) => ({ maxFpr: f, ...tprAtFpr(cv.combined, devYs, f) }));
   const modelOnly = [0.005, 0.01, 0.02].map((f) => ({ maxFpr: f, tpr: tprAtFpr(cv.calibrated, devYs, f).tpr }));
-  const rulesOnly = at(
+  const rulesOnly = confusionAt(
     prep.strong.slice(0, nDev).map((s) => (s ? 1 : 0)),
     devYs,
     0.5,
@@ -348,7 +281,7 @@ function main(): void {
   const guard = loadPromptGuard(args.out);
   let agree = 0;
   texts.forEach((t, i) => {
-    const s = guard.score(t).score >= threshold;
+    const s = guard.score(t).score >= guard.threshold; // the guard maps `threshold` onto its operating point
     const m = sigmoid(cv.cal.a * maxMargin(final.weights, final.bias, prep.vecs[i] as SparseVec[]) + cv.cal.b);
     const ref = (prep.strong[i] ? Math.max(m, RULE_SCORE) : m) >= threshold;
     if (s === ref) agree++;

@@ -5,6 +5,7 @@ import { registerKeys } from './keys.js';
 import { registerToken } from './token.js';
 import { registerCerts } from './certs.js';
 import { registerBans } from './bans.js';
+import { registerEval } from './eval.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
@@ -24,6 +25,7 @@ registerKeys(program);
 registerToken(program);
 registerCerts(program);
 registerBans(program);
+registerEval(program);
 registerQuarantine(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
