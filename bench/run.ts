@@ -71,6 +71,7 @@ async function main() {
     'gateway-guard': await start('gateway', upstream, { BENCH_GUARD: '1' }, 'gateway-guard'),
   };
   const names = Object.keys(targets);
+  const redactTarget = await start('gateway', upstream, { BENCH_REDACT: '1' }, 'gateway-redact');
   const scenarios = [
     { name: `chat JSON 1 KB, ${CONNECTIONS} connections`, payload: body, connections: CONNECTIONS },
     { name: `chat SSE 20 events, ${CONNECTIONS} connections`, payload: streamBody, connections: CONNECTIONS },
@@ -102,6 +103,50 @@ async function main() {
       process.stdout.write(`  ${g}: throughput ${(m(g, 'rps') / m('baseline', 'rps')).toFixed(3)} x baseline, ${(m(g, 'rps') / m('direct', 'rps')).toFixed(3)} x direct; mean latency added ${(m(g, 'mean') - m('direct', 'mean')).toFixed(3)} ms vs direct, ${(m(g, 'mean') - m('baseline', 'mean')).toFixed(3)} ms vs baseline\n`);
     }
   }
+  await streamingBench({ direct: upstream, baseline: targets.baseline as string, gateway: targets.gateway as string, 'gateway-redact': redactTarget });
+}
+
+/** One streamed answer: total bytes, seconds, and ms until the first content byte. */
+async function streamOnce(url: string, payload: string): Promise<{ bytes: number; seconds: number; ttftMs: number }> {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+  let bytes = 0;
+  let ttftMs = -1;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (ttftMs < 0 && Buffer.from(value).includes('"content"')) ttftMs = performance.now() - t0;
+    bytes += value.length;
+  }
+  return { bytes, seconds: (performance.now() - t0) / 1000, ttftMs };
+}
+
+/** Streaming redaction: MB/s through the redactor and added time to first token, against redaction off. */
+async function streamingBench(targets: Record<string, string>): Promise<void> {
+  const big = JSON.stringify({ model: 'bench', stream: true, bench_mb: 20, messages: [{ role: 'user', content: 'go' }] });
+  const paced = JSON.stringify({ model: 'bench', stream: true, bench_paced: true, messages: [{ role: 'user', content: 'go' }] });
+  const mbps: Record<string, number[]> = {};
+  const ttft: Record<string, number[]> = {};
+  for (const name of Object.keys(targets)) {
+    mbps[name] = [];
+    ttft[name] = [];
+    await streamOnce(targets[name] as string, big); // warm-up
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, url] of Object.entries(targets)) {
+      const r = await streamOnce(url, big);
+      mbps[name]?.push(r.bytes / 1024 / 1024 / r.seconds);
+      for (let i = 0; i < 5; i++) ttft[name]?.push((await streamOnce(url, paced)).ttftMs);
+    }
+  }
+  process.stdout.write('\nstreaming: 20 MB SSE answer (MB/s), and time to first token of a paced stream (10 events 20 ms apart)\n');
+  for (const name of Object.keys(targets)) {
+    process.stdout.write(`  ${name.padEnd(17)} ${median(mbps[name] ?? []).toFixed(1).padStart(7)} MB/s   first token ${median(ttft[name] ?? []).toFixed(2)} ms\n`);
+  }
+  const off = 'gateway';
+  const on = 'gateway-redact';
+  process.stdout.write(`  redaction: ${(median(mbps[on] ?? []) / median(mbps[off] ?? [])).toFixed(3)} x throughput of redaction off; first token +${(median(ttft[on] ?? []) - median(ttft[off] ?? [])).toFixed(2)} ms\n`);
 }
 
 main()

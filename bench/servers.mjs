@@ -27,8 +27,29 @@ if (role === 'upstream') {
     http.createServer((req, res) => {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        if (Buffer.concat(chunks).includes('"stream":true')) {
+      req.on('end', async () => {
+        const body = Buffer.concat(chunks);
+        // The streaming-redaction bench: `bench_mb` MB of content deltas as fast as the client
+        // reads them, or `bench_paced` events 20 ms apart (time to first token).
+        const mb = /"bench_mb":(\d+)/.exec(body.toString())?.[1];
+        const paced = body.includes('"bench_paced":true');
+        if (mb || paced) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const ev = (t) => `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(t)}}}]}\n\n`;
+          if (paced) {
+            for (let i = 0; i < 10; i++) {
+              res.write(ev(`Word${i} `));
+              await new Promise((r) => setTimeout(r, 20));
+            }
+          } else {
+            const chunk = ev('All work and no play makes a dull answer, again and again; the tide comes in at noon. '.repeat(4));
+            const n = Math.ceil((Number(mb) * 1024 * 1024) / chunk.length);
+            for (let i = 0; i < n; i++) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+          }
+          res.end('data: [DONE]\n\n');
+          return;
+        }
+        if (body.includes('"stream":true')) {
           res.writeHead(200, { 'content-type': 'text/event-stream' });
           for (let i = 0; i < SSE_EVENTS; i++) res.write(`data: {"choices":[{"delta":{"content":"token${i} "}}]}\n\n`);
           res.end('data: [DONE]\n\n');
@@ -81,6 +102,8 @@ if (role === 'upstream') {
       name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: process.env.BENCH_KIND ?? 'openai-chat',
       ...(authMode ? { auth: { any: ['jwt', 'apiKey'], roles: ['user'] } } : {}),
       ...(limitStore ? { rateLimit: [limitRule] } : {}),
+      // BENCH_REDACT=1: output redaction of every secret and PII class.
+      ...(process.env.BENCH_REDACT ? { output: { redact: ['secrets', 'pii'] } } : {}),
       // BENCH_GUARD=1: the prompt-injection screen on every message (and their concatenation).
       ...(process.env.BENCH_GUARD ? { input: { promptInjection: { action: 'block' } } } : {}),
     }],

@@ -170,15 +170,16 @@ function main(): void {
   const folds = stratifiedFolds(devYs, 5, 20240611);
   console.log(`data: ${nDev} rows (${devYs.filter((y) => y === 1).length} attacks) + ${EXTRA_EXAMPLES.length} hand-written examples`);
 
+  // --quick: only the setting chosen last time (fast iteration on features and examples)
   const featureGrid: FeatureConfig[] = args.quick
-    ? [DEFAULT_FEATURE_CONFIG]
+    ? [{ ...DEFAULT_FEATURE_CONFIG, charScale: 0, metaScale: Number(process.env.PG_META ?? 2) }]
     : [
         DEFAULT_FEATURE_CONFIG,
         { ...DEFAULT_FEATURE_CONFIG, charScale: 0 },
-        { ...DEFAULT_FEATURE_CONFIG, metaScale: 1 },
+        { ...DEFAULT_FEATURE_CONFIG, charScale: 0, metaScale: 3 },
       ];
   const optGrid: TrainOptions[] = args.quick
-    ? [DEFAULT_TRAIN_OPTIONS]
+    ? [{ ...DEFAULT_TRAIN_OPTIONS, l2: Number(process.env.PG_L2 ?? 3e-5), learningRate: 0.2, posWeight: Number(process.env.PG_POSW ?? 1) }]
     : [3e-5, 1e-4, 3e-4].flatMap((l2) => [0.1, 0.2].map((learningRate) => ({ ...DEFAULT_TRAIN_OPTIONS, l2, learningRate })));
 
   let best: { cfg: FeatureConfig; opt: TrainOptions; cv: CvResult; prep: Prepared; key: number } | undefined;

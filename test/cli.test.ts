@@ -46,17 +46,17 @@ describe('bulwark CLI', () => {
   });
 
   it('check: settings this version does not enforce are errors, routes marks them, and start refuses them', () => {
-    const file = write('unenforced.yaml', GOOD.replace('    input: { maxTokens: 512 }', '    input: { maxTokens: 512 }\n    output: { redact: [secrets] }'));
+    const file = write('unenforced.yaml', GOOD.replace('    input: { maxTokens: 512 }', '    input: { maxTokens: 512 }\n    extraction: { monitor: true }'));
     const check = runCli(['check', '-c', file]);
     assert.equal(check.status, 1);
-    assert.match(check.stdout, /error: routes\[0\]\.output: not enforced by this version/);
+    assert.match(check.stdout, /error: routes\[0\]\.extraction: not enforced by this version/);
     assert.match(check.stdout, /invalid: .* has 1 error/);
     const routes = JSON.parse(runCli(['routes', '-c', file, '--json']).stdout) as Array<{ unenforced: string[] }>;
-    assert.deepEqual(routes[0]?.unenforced, ['output']);
-    assert.match(runCli(['routes', '-c', file]).stdout, /NOT ENFORCED[\s\S]*output/);
+    assert.deepEqual(routes[0]?.unenforced, ['extraction']);
+    assert.match(runCli(['routes', '-c', file]).stdout, /NOT ENFORCED[\s\S]*extraction/);
     const start = runCli(['start', '-c', file, '--no-watch']);
     assert.equal(start.status, 1);
-    assert.match(start.stderr, /refusing to start[\s\S]*routes\[0\]\.output \(output-guard\)/);
+    assert.match(start.stderr, /refusing to start[\s\S]*routes\[0\]\.extraction \(extraction\)/);
   });
 
   it('check: a missing file is a clear error', () => {

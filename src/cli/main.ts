@@ -7,6 +7,7 @@ import { registerCerts } from './certs.js';
 import { registerBans } from './bans.js';
 import { registerEval } from './eval.js';
 import { registerQuarantine } from './quarantine.js';
+import { registerWatermark } from './watermark.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -27,6 +28,7 @@ registerCerts(program);
 registerBans(program);
 registerEval(program);
 registerQuarantine(program);
+registerWatermark(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -89,7 +89,13 @@ const output = z.strictObject({
   redact: z.array(z.string()).optional().describe('Recognizer classes: secrets, pii, or sub-classes such as pii.email.'),
   onMatch: z.enum(['redact', 'block', 'log']).prefault('redact'),
   canary: z.enum(['block', 'log', 'off']).optional(),
-  watermark: z.strictObject({ text: z.boolean().prefault(false), numbers: z.enum(['off', 'round4']).prefault('off') }).optional(),
+  watermark: z
+    .strictObject({
+      text: z.boolean().prefault(false).describe('Weave an invisible keyed tag (client and time) into answer text; `bulwark watermark identify` reads it back.'),
+      numbers: z.enum(['off', 'round4']).prefault('off').describe('round4: embeddings rounded to 4 decimals plus keyed noise under 1e-4, the same for the same client and input.'),
+      every: z.number().int().min(50).max(100_000).prefault(200).describe('Visible characters between text tags (an excerpt of about this length plus a word identifies the client).'),
+    })
+    .optional(),
 });
 
 const extraction = z.strictObject({

@@ -1,3 +1,4 @@
+import { RECOGNIZER_CLASSES } from '../stages/output-guard/recognizers/index.js';
 import safeRegex from 'safe-regex2';
 import type { BulwarkConfig } from './schema.js';
 
@@ -84,6 +85,12 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
       issues.push({ path: ['routes', i, 'input', 'canary'], message: 'a canary is planted in a system prompt: it needs kind openai-chat or anthropic-messages' });
     }
     if (input?.fields !== undefined && route.kind !== 'json') issues.push({ path: ['routes', i, 'input', 'fields'], message: 'fields picks what to screen on kind: json routes; chat kinds screen every message' });
+    route.output?.redact?.forEach((cls, j) => {
+      if (!RECOGNIZER_CLASSES.includes(cls)) issues.push({ path: ['routes', i, 'output', 'redact', j], message: `unknown class "${cls}" (known: ${RECOGNIZER_CLASSES.join(', ')})` });
+    });
+    if (route.output?.canary !== undefined && route.output.canary !== 'off' && route.input?.canary !== true) {
+      issues.push({ path: ['routes', i, 'output', 'canary'], message: 'checks the canary planted by input.canary: set input.canary: true too' });
+    }
     route.input?.deny?.forEach((pattern, j) => {
       const msg = checkUserRegex(pattern);
       if (msg) issues.push({ path: ['routes', i, 'input', 'deny', j], message: msg });

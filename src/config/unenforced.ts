@@ -39,7 +39,11 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
       need('input-guard', `${at}.input.schema`, schema !== 'builtin' ? schema : undefined);
       for (const [k, v] of Object.entries(rest)) need(k === 'canary' ? 'canary' : k === 'poisoning' ? 'poisoning' : 'input-guard', `${at}.input.${k}`, v);
     }
-    need('output-guard', `${at}.output`, r.output);
+    if (r.output) {
+      const { watermark, ...rest } = r.output;
+      need('output-guard', `${at}.output`, Object.keys(rest).length > 0 ? rest : undefined);
+      need('watermark', `${at}.output.watermark`, watermark);
+    }
     need('extraction', `${at}.extraction`, r.extraction);
   });
   return out;

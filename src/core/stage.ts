@@ -4,7 +4,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Store } from '../stores/store.js';
 import type { RequestContext } from './context.js';
 import type { StageRequestPhase } from './phases.js';
-import type { Verdict } from './verdict.js';
+import type { Deny, Verdict } from './verdict.js';
 
 /** Upstream response head as seen by response stages. */
 export interface ResponseHead {
@@ -19,8 +19,29 @@ export interface ResponseHead {
 export interface ResponseFilter {
   /** The filter only reads (usage accounting): it returns every chunk unchanged, so the body keeps its length. */
   readonly observeOnly?: boolean;
+  /**
+   * The filter must see the whole body before anything is sent (a JSON answer is checked whole
+   * and may be refused with a status): the response head waits, and gets the final length.
+   */
+  readonly wholeBody?: boolean;
   onChunk(chunk: Buffer): Buffer;
   onEnd(): Buffer;
+}
+
+/**
+ * Thrown by a response filter to refuse the answer. Before anything was sent the client gets the
+ * verdict as a problem response; on a stream already under way it gets `final` (an error event
+ * in the API's own format) and the stream ends; without `final` the connection is cut. The
+ * upstream request is aborted either way. The stage has already emitted its event.
+ */
+export class ResponseRefused extends Error {
+  constructor(
+    readonly verdict: Deny,
+    readonly final?: Buffer,
+  ) {
+    super(verdict.detail);
+    this.name = 'ResponseRefused';
+  }
 }
 
 /** A stage built for one route from validated config. */

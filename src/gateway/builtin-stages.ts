@@ -6,6 +6,7 @@ import { tokenBudgetStage } from '../stages/token-budget/index.js';
 import { inputGuardStage } from '../stages/input-guard/index.js';
 import { canaryStage } from '../stages/input-guard/canary.js';
 import { poisoningStage } from '../stages/poisoning/index.js';
+import { outputGuardStage } from '../stages/output-guard/index.js';
 import { adaptiveStage, banIdentityStage, banIpStage } from '../stages/ban/index.js';
 
 /**
@@ -14,5 +15,5 @@ import { adaptiveStage, banIdentityStage, banIpStage } from '../stages/ban/index
  */
 export const BUILTIN_STAGES: readonly StageDefinition[] = [
   banIpStage, adaptiveStage, rateLimitIpStage, concurrentIpStage, authStage, authzStage, banIdentityStage, rateLimitStage, concurrentStage,
-  inputGuardStage, poisoningStage, canaryStage, tokenBudgetStage,
+  inputGuardStage, poisoningStage, canaryStage, tokenBudgetStage, outputGuardStage,
 ];

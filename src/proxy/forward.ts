@@ -3,7 +3,9 @@ import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { RequestContext } from '../core/context.js';
 import type { RoutePipeline } from '../core/pipeline.js';
-import type { ResponseFilter } from '../core/stage.js';
+import { ResponseRefused, type ResponseFilter } from '../core/stage.js';
+import type { Deny } from '../core/verdict.js';
+import { decodedBody } from './decode-body.js';
 import type { EventBus } from '../events/bus.js';
 import { filterResponseHeaders } from '../http/header-policy.js';
 import { sendProblem } from '../server/respond.js';
@@ -61,24 +63,42 @@ export async function forward(input: ForwardInput): Promise<number> {
   const head = { status: up.statusCode, headers: rawHeaders as Record<string, string | string[] | undefined> };
   const filters = pipeline.responseFilters(ctx, head);
   const outHeaders: Record<string, string | string[]> = filterResponseHeaders(head.headers, upstream.forwardResponseHeaders);
-  // A body that filters may rewrite has no known length; otherwise keep the upstream's framing.
-  const length = rawHeaders['content-length'];
-  if (filters.every((f) => f.observeOnly) && typeof length === 'string' && ctx.method !== 'HEAD') outHeaders['content-length'] = length;
   outHeaders['x-request-id'] = ctx.id;
   if (isEventStream(rawHeaders)) {
     // Proxies between us and the client must not buffer a stream either.
     outHeaders['cache-control'] = 'no-cache';
     outHeaders['x-accel-buffering'] = 'no';
   }
-  res.writeHead(up.statusCode, outHeaders);
+  const encoding = typeof rawHeaders['content-encoding'] === 'string' ? rawHeaders['content-encoding'] : undefined;
+  // Filters read plain text: a compressed answer is decoded for them (and sent decoded). Without
+  // filters the bytes pass as they came, with their Content-Encoding.
+  const decoded = filters.length > 0 ? decodedBody(up.body, encoding) : undefined;
+  if (decoded === 'unsupported') {
+    up.body.destroy();
+    return refuseAnswer(input, { action: 'deny', code: 'OUTPUT_BLOCKED', detail: 'The upstream answer could not be inspected.', event: { reason: 'unsupported_encoding' } });
+  }
+  const source = decoded ?? up.body;
+  if (decoded === undefined && encoding !== undefined && filters.length === 0) outHeaders['content-encoding'] = encoding;
+  // A body that filters may rewrite has no known length; otherwise keep the upstream's framing.
+  const length = rawHeaders['content-length'];
+  if (decoded === undefined && filters.every((f) => f.observeOnly) && typeof length === 'string' && ctx.method !== 'HEAD') outHeaders['content-length'] = length;
 
+  if (filters.some((f) => f.wholeBody)) return sendWhole(input, up.statusCode, outHeaders, source, filters);
+
+  res.writeHead(up.statusCode, outHeaders);
   try {
-    await pump(up.body, res, filters);
+    await pump(source, res, filters);
   } catch (err) {
     if (abort.aborted) return 499;
-    // The upstream died mid-answer (or a filter refused to go on). Text that has not passed the
-    // filters is dropped, and the connection is cut so the client cannot take a truncated answer
-    // for a complete one.
+    up.body.destroy();
+    if (err instanceof ResponseRefused) {
+      // A filter stopped the stream: its closing bytes (an error event) if it has them, else cut.
+      if (err.final && !res.destroyed) res.end(err.final);
+      else res.destroy();
+      return up.statusCode;
+    }
+    // The upstream died mid-answer. Text that has not passed the filters is dropped, and the
+    // connection is cut so the client cannot take a truncated answer for a complete one.
     const { reason } = classifyUpstreamError(err);
     events.emit({
       action: 'upstream.error', severity: 'medium', outcome: 'failure', reason, code: 'UPSTREAM_UNAVAILABLE', status: up.statusCode,
@@ -86,9 +106,47 @@ export async function forward(input: ForwardInput): Promise<number> {
       details: { upstream: upstream.name, phase: 'body' },
     });
     res.destroy();
-    up.body.destroy();
   }
   return up.statusCode;
+}
+
+/** A refusal of the upstream's answer before anything of it was sent. */
+function refuseAnswer(input: ForwardInput, verdict: Deny): number {
+  const { ctx, res } = input;
+  return sendProblem(res, { code: verdict.code, status: verdict.status, detail: verdict.detail, requestId: ctx.id, kind: ctx.route.kind, headers: verdict.headers });
+}
+
+/**
+ * The whole body through the filters before the head is sent: a filter may still refuse the
+ * answer with a status, and the client gets an exact Content-Length. The filters bound what
+ * they hold (an answer too large to inspect is refused by them).
+ */
+async function sendWhole(input: ForwardInput, status: number, headers: Record<string, string | string[]>, source: Readable, filters: readonly ResponseFilter[]): Promise<number> {
+  const { res, abort } = input;
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of source) {
+      const out = applyFilters(filters, chunk as Buffer);
+      if (out.length > 0) parts.push(out);
+    }
+    parts.push(endFilters(filters));
+  } catch (err) {
+    if (abort.aborted) return 499;
+    source.destroy();
+    if (err instanceof ResponseRefused) return refuseAnswer(input, err.verdict);
+    const { status: failStatus, reason } = classifyUpstreamError(err);
+    input.events.emit({
+      action: 'upstream.error', severity: 'medium', outcome: 'failure', reason, code: 'UPSTREAM_UNAVAILABLE', status: failStatus,
+      requestId: input.ctx.id, route: input.ctx.route.name, method: input.ctx.method, path: input.ctx.path, sourceIp: input.ctx.clientIp,
+      details: { upstream: input.upstream.name, phase: 'body' },
+    });
+    return sendProblem(res, { code: 'UPSTREAM_UNAVAILABLE', status: 502, requestId: input.ctx.id, kind: input.ctx.route.kind, detail: 'The upstream answer broke off.' });
+  }
+  const body = Buffer.concat(parts);
+  headers['content-length'] = String(body.length);
+  res.writeHead(status, headers);
+  res.end(input.ctx.method === 'HEAD' ? undefined : body);
+  return status;
 }
 
 /**

@@ -52,6 +52,10 @@ export interface MetaSignals {
   upperRatio: number;
   /** Number of harm-lexicon matches (capped). */
   harmCount: number;
+  /** Commands addressed to the model (capped count of IMPERATIVE_RE matches). */
+  imperativeCount?: number;
+  /** Tail statistics of the case-kept text (see tailStats). */
+  tail?: { fn: number; odd: number; sym: number };
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -130,6 +134,14 @@ function bucket(x: number, edges: readonly number[]): number {
   while (b < edges.length && x >= (edges[b] as number)) b++;
   return b;
 }
+
+const CROSSES2: ReadonlyArray<readonly [string, string]> = [
+  ['harm', 'disclaimer'], ['harm', 'evasion'], ['harm', 'detail'], ['roleplay', 'disclaimer'], ['framing', 'detail'],
+  ['detail', 'disclaimer'], ['roleplay', 'evasion'], ['detail', 'evasion'], ['game', 'roleplay'], ['self-policy', 'roleplay'],
+  ['self-policy', 'ai-context'], ['self-policy', 'imperative'], ['coercion', 'roleplay'], ['dual-response', 'roleplay'],
+  ['persona-name', 'roleplay'], ['persona-name', 'imperative'], ['game', 'imperative'], ['priming', 'roleplay'],
+  ['disclaimer', 'priming'], ['evasion', 'framing'],
+];
 
 /** Feature vector of one (normalized, flat) text chunk plus meta signals. */
 export function extractFeatures(flat: string, meta: MetaSignals, cfg: FeatureConfig): SparseVec {
@@ -218,6 +230,24 @@ export function extractFeatures(flat: string, meta: MetaSignals, cfg: FeatureCon
   ];
   for (const [x, y] of crosses) if (has(x) && has(y)) put(`x:${x}&${y}`);
   if (has('harm') && has('framing') && has('roleplay')) put('x:harm&framing&roleplay');
+  for (const [x, y] of CROSSES2) if (has(x) && has(y)) put(`x:${x}&${y}`);
+  if (has('harm') && has('disclaimer') && (has('roleplay') || has('framing'))) put('x:harm&disclaimer&fiction');
+  if (has('harm') && has('detail') && (has('roleplay') || has('framing'))) put('x:harm&detail&fiction');
+  if (harmCount >= 2 && has('roleplay')) put('x:harm2&roleplay');
+  const imp = meta.imperativeCount ?? 0;
+  if (imp > 0) {
+    const density = words > 0 ? (100 * imp) / words : 0;
+    put(`imp-b${bucket(imp, [1, 3, 6, 12])}`);
+    put(`impd-b${bucket(density, [0.5, 1, 2, 4])}`);
+    if (has('roleplay')) put(`imp-role-b${bucket(imp, [1, 3, 6])}`);
+  }
+  if (meta.tail) {
+    const t = meta.tail;
+    put(`tail-fn-b${bucket(t.fn, [0.05, 0.15, 0.3])}`);
+    put(`tail-odd-b${bucket(t.odd, [0.1, 0.2, 0.35])}`);
+    put(`tail-sym-b${bucket(t.sym, [0.01, 0.03, 0.06])}`);
+    if (harmCount > 0 && t.fn < 0.15) put('x:harm&tail-salad');
+  }
   const d = meta.doc;
   if (d.docContext) {
     put('doc');

@@ -68,18 +68,43 @@ function foldConfusables(s: string): string {
 }
 
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
-const LEET_TOKEN = /[a-z0-9@$]*[a-z][a-z0-9@$]*/g;
 const HAS_LEET = /[013457@$]/;
 const VERSIONISH = /^(?:[a-z]{1,4}\d+|\d+[a-z]{1,3})$/; // mp3, ipv4, gpt4, sha256, 4k, 1st, 100km
 
+/** Same as `s.replace(LEET_TOKEN, fold)`: maximal runs of [a-z0-9@$] holding a letter and a leet character. */
 function foldLeet(s: string): string {
   if (!HAS_LEET.test(s)) return s;
-  return s.replace(LEET_TOKEN, (tok) => {
-    if (!HAS_LEET.test(tok) || VERSIONISH.test(tok)) return tok;
-    let out = '';
-    for (const ch of tok) out += LEET[ch] ?? ch;
-    return out;
-  });
+  let out: string | undefined;
+  let from = 0;
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    let c = s.charCodeAt(i);
+    if (!isLeetTokenChar(c)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let letter = false;
+    let leet = false;
+    while (i < n && isLeetTokenChar((c = s.charCodeAt(i)))) {
+      if (c >= 97 && c <= 122) letter = true;
+      else if (c === 48 || c === 49 || c === 51 || c === 52 || c === 53 || c === 55 || c === 64 || c === 36) leet = true;
+      i++;
+    }
+    if (!letter || !leet) continue;
+    const tok = s.slice(start, i);
+    if (VERSIONISH.test(tok)) continue;
+    let folded = '';
+    for (const ch of tok) folded += LEET[ch] ?? ch;
+    out = (out ?? '') + s.slice(from, start) + folded;
+    from = i;
+  }
+  return out === undefined ? s : out + s.slice(from);
+}
+
+function isLeetTokenChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 64 || c === 36;
 }
 
 // "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e": four or more single letters, one separator each.
@@ -104,8 +129,34 @@ export function preDecode(s: string): string {
 /** Unicode canonicalisation without case folding (keeps base64 intact). */
 export function unicodeClean(s: string): string {
   if (!NON_ASCII.test(s)) return s;
-  return s.normalize('NFKD').replace(MARKS, '').replace(INVISIBLE, '').normalize('NFC');
+  const d = s.normalize('NFKD');
+  const fast = stripMarksFast(d);
+  return (fast ?? d.replace(MARKS, '').replace(INVISIBLE, '')).normalize('NFC');
 }
+
+/**
+ * `d.replace(MARKS, '').replace(INVISIBLE, '')` for text made only of code points below U+0530
+ * (Latin, Greek, Cyrillic: the common case) without regex scans; `undefined` for anything else.
+ * Below U+0530 the only marks are U+0300–U+036F and U+0483–U+0489 and the only invisible is U+00AD.
+ */
+function stripMarksFast(d: string): string | undefined {
+  let out: string | undefined;
+  let from = 0;
+  for (let i = 0; i < d.length; i++) {
+    const c = d.charCodeAt(i);
+    if (c < 0x300) {
+      if (c !== 0xad) continue;
+    } else if (c >= 0x370 && c < 0x530) {
+      if (c < 0x483 || c > 0x489) continue;
+    } else if (c > 0x36f) return undefined;
+    out = (out ?? '') + d.slice(from, i);
+    from = i + 1;
+  }
+  return out === undefined ? d : out + d.slice(from);
+}
+
+const HSPACE_RUN = /[^\S\n]{2,}|[^\S\n ]/g; // = /[^\S\n]+/g when replaced by ' '
+const SPACE_RUN = /\s{2,}|[^\S ]/g; // = /\s+/g when replaced by ' '
 
 export interface NormalizeOptions {
   /** Keep line breaks (collapsed to one `\n`); horizontal whitespace is still collapsed. */
@@ -123,10 +174,12 @@ export function normalizeCleaned(cleaned: string, opts: NormalizeOptions = {}): 
   t = t.toLowerCase();
   if (t.length >= 7) t = t.replace(SPACED_LETTERS, (m) => m.replace(SPACED_SEP, ''));
   t = foldLeet(t);
+  // Whitespace runs collapse to one space; only runs that are not already a single ' ' are touched.
   if (opts.keepLines) {
-    t = t.replace(/[^\S\n]+/g, ' ').replace(/ ?\n[\s]*/g, '\n');
+    t = t.replace(HSPACE_RUN, ' ');
+    if (t.includes('\n')) t = t.replace(/ ?\n[\s]*/g, '\n');
   } else {
-    t = t.replace(/\s+/g, ' ');
+    t = t.replace(SPACE_RUN, ' ');
   }
   return t.trim();
 }
@@ -163,6 +216,18 @@ function printableText(buf: Buffer): string | undefined {
   }
   if (good / s.length < 0.9 || letters / s.length < 0.5) return undefined;
   return s;
+}
+
+/** Whether `s` has 16+ consecutive base64 alphabet characters (else BASE64_SEG cannot match). */
+function hasRun16(s: string): boolean {
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 47 && c <= 57) || c === 43 || c === 95 || c === 45) {
+      if (++run >= 16) return true;
+    } else run = 0;
+  }
+  return false;
 }
 
 function rot13(s: string): string {
@@ -246,7 +311,7 @@ export function decodedVariants(s: string, cleaned?: string): DecodedVariant[] {
   }
   // base64 segments
   let n = 0;
-  for (const m of raw.matchAll(BASE64_SEG)) {
+  if (hasRun16(raw)) for (const m of raw.matchAll(BASE64_SEG)) {
     if (++n > 32 || out.length >= MAX_VARIANTS) break;
     const seg = m[0];
     // plain words / identifiers are not base64: need a digit, '+', '/', or mixed case inside

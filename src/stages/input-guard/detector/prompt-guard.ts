@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_FEATURE_CONFIG, extractFeatures, type FeatureConfig, type MetaSignals, type SparseVec } from './features.js';
 import { deserializeModel, margin, sigmoid, type TrainedModel } from './model.js';
 import { decodedVariants, normalizeCleaned, normalizeText, preDecode, unicodeClean } from './normalize.js';
-import { countMatches, docSignals, gibberishSuffix, RULES, runRules, type RuleHit } from './rules.js';
+import { countMatches, docSignals, gibberishSuffix, IMPERATIVE_RE, RULES, runRules, tailStats, type RuleHit } from './rules.js';
 
 export interface Detection {
   /** 0..1; compare with `threshold`. */
@@ -115,7 +115,10 @@ export function analyze(text: string, cfg: FeatureConfig): Analysis {
     gibberish: gib,
     variantFamilies,
     upperRatio: letters > 0 ? upper / letters : 0,
-    harmCount: HARM_RULE ? countMatches(HARM_RULE.re, flat, 16) : 0,
+    // the harm cue is the same regex: no hit means no matches
+    harmCount: HARM_RULE && hits.some((h) => h.name === HARM_RULE.name) ? countMatches(HARM_RULE.re, flat, 16) : 0,
+    imperativeCount: hits.some((h) => h.name === 'cue.imperative') ? countMatches(IMPERATIVE_RE, flat, 32) : 0,
+    tail: tailStats(clean),
   };
   const vectors = chunks(flat, cfg.chunkChars).map((c) => extractFeatures(c, meta, cfg));
   for (const vt of variantTexts) {

@@ -10,7 +10,9 @@
  */
 
 export type Family = 'override' | 'exfiltration' | 'persona' | 'role-spoof' | 'indirect' | 'gibberish-suffix';
-export type CueFamily = 'framing' | 'priming' | 'roleplay' | 'harm' | 'no-limits' | 'ai-context' | 'meta' | 'refusal-suppression' | 'dual-response';
+export type CueFamily =
+  | 'framing' | 'priming' | 'roleplay' | 'harm' | 'no-limits' | 'ai-context' | 'meta' | 'refusal-suppression' | 'dual-response'
+  | 'disclaimer' | 'evasion' | 'detail' | 'game' | 'self-policy' | 'coercion' | 'persona-name' | 'imperative';
 
 export interface Rule {
   readonly name: string;
@@ -21,6 +23,13 @@ export interface Rule {
   readonly lines?: boolean;
   /** Strong hit only counts when this does NOT match anywhere in the text. */
   readonly unless?: RegExp;
+  /**
+   * Pre-filter (speed only, never changes results): groups of trigger stems that every match of
+   * `re` necessarily contains; the rule runs only when each group has at least one stem present.
+   * A plain entry is a word-start stem (`\b` + prefix of a word); an entry starting with `=` is a
+   * literal substring.
+   */
+  readonly need?: readonly (readonly string[])[];
 }
 
 export interface RuleHit {
@@ -56,11 +65,16 @@ const LIMITS =
 const HARM =
   '(?:kill(?:ing|ed)?|murder\\w*|weapons?|guns?|firearms?|bombs?|explosives?|poison\\w*|drugs?|meth\\w*|cocaine|heroin|fentanyl|opioids?|hack(?:ing|er|ers|ed)?|malware|ransomware|virus(?:es)?|exploit\\w*|keyloggers?|phishing|steal\\w*|stole|theft|fraud\\w*|scam\\w*|counterfeit\\w*|forg(?:e|ed|ing|ery)|launder\\w*|illegal(?:ly)?|illicit|unauthori[sz]ed|evad\\w*|evasion|untraceable|undetect\\w*|harass\\w*|racis[tm]\\w*|sexis[tm]|slurs?|hate speech|propaganda|misinformation|disinformation|fake news|defamat\\w*|explicit|pornograph\\w*|erotic|sexual|self-harm|suicid\\w*|tortur\\w*|terror\\w*|extremis\\w*|manipulat\\w*|blackmail\\w*|extort\\w*|stalk\\w*|dox\\w*|bully\\w*|cheat\\w*|insider trading|tax evasion|smuggl\\w*|traffick\\w*|child labor|violen\\w*|genocide|nazis?|overdose|abuse|abusive|bypass\\w*|crack(?:ing)?|pirat\\w*|vandal\\w*|sabotag\\w*|arson|kidnap\\w*|assault|discriminat\\w*|cult|indoctrinat\\w*|inferior|harmful|dangerous|unethical|without (?:getting caught|being caught|detection|being detected|a trace|consent))';
 
-function r(name: string, family: Family | CueFamily, strong: boolean, src: string, extra: Partial<Pick<Rule, 'lines' | 'unless'>> = {}): Rule {
+/** Commands addressed to the model about how it must behave (counted for a density feature). */
+const IMPERATIVE_SRC =
+  "\\b(?:you (?:must|will|shall|should|can't|cannot|won't|will not|are not allowed|aren't allowed|are required|have to|need to|always|never)|always|never|must|do not|don't|make sure|remember)\\b";
+export const IMPERATIVE_RE = new RegExp(IMPERATIVE_SRC, 'g');
+
+function r(name: string, family: Family | CueFamily, strong: boolean, src: string, extra: Partial<Pick<Rule, 'lines' | 'unless' | 'need'>> = {}): Rule {
   return { name, family, strong, re: new RegExp(src, extra.lines ? 'gm' : 'g'), ...extra };
 }
 
-export const RULES: readonly Rule[] = [
+const RULE_LIST: readonly Rule[] = [
   // override
   r('override.scoped', 'override', true, `\\b${OV_VERB}\\b${gap(4)}${OV_SCOPE}\\b${gap(3)}${OV_STRONG_OBJ}\\b`),
   r('override.after', 'override', true, `\\b${OV_VERB}\\b${gap(3)}${OV_STRONG_OBJ}\\b${gap(5)}${OV_AFTER}\\b`),
@@ -113,8 +127,144 @@ export const RULES: readonly Rule[] = [
   r('cue.roleplay', 'roleplay', false, `\\b(?:you are|you're) (?:now )?(?:a|an|the|my)\\b|\\bimagine (?:you are|you're|that you|yourself)\\b|\\b(?:pretend(?:ing)?|act(?:ing)? as|role-?play\\w*|play the role|take on the role|in character|persona|simulat\\w+|impersonat\\w+)\\b`),
   r('cue.harm', 'harm', false, `\\b${HARM}\\b`),
   r('cue.ai-context', 'ai-context', false, `\\b(?:chatgpt|openai|anthropic|language model|llm|ai model|artificial intelligence|as an ai)\\b`),
+  // why-it-is-a-jailbreak cues (features only): pre-emptive "won't be misused" assurances, asks to
+  // stay undetected, requests for step-by-step detail, games with rewards, talk about the model's own
+  // rules, threats to the model, invented "...GPT"/"...bot" personas, commands addressed to the model.
+  r('cue.disclaimer', 'disclaimer', false, `\\b(?:will|would|should|shall|is|are|it's)\\s+(?:not|never)\\s+(?:\\w+\\s+)?(?:be\\s+)?(?:used|acted|shared|published|implemented|enacted|misused|taken|construed|applied|put into practice)\\b|\\bnot (?:intended|meant|designed) (?:to|for) (?:encourage|promote|facilitate|endorse|harm|be used)|\\bno (?:intention|intent|plans?) (?:of|to)\\b|\\breal[- ]world (?:use|setting|scenario|publication|application|harm)|\\b(?:purely|solely|strictly|only) (?:for )?(?:\\w+ )?(?:and \\w+ )?(?:purposes|reasons)\\b|\\bfor (?:educational|research|academic|informational|testing|fictional|entertainment|hypothetical|defensive|artistic) (?:and \\w+ )?purposes\\b|\\b(?:i|we) (?:understand|know|realize|acknowledge) (?:that )?(?:this|it) (?:is|may be|might be|could be) (?:\\w+ )?(?:unethical|illegal|wrong|harmful|sensitive|controversial)\\b|\\bnot (?:be )?(?:endorsed|encouraged)\\b`),
+  r('cue.evasion', 'evasion', false, `\\bwithout (?:getting caught|being caught|being detected|detection|leaving (?:a|any) (?:trace|evidence)|a trace|arousing suspicion|raising suspicion|(?:the )?(?:owner's |their |his |her )?(?:permission|consent|knowledge)|anyone (?:knowing|noticing|finding out))\\b|\\b(?:avoid|evad|escap|minimi[sz]e (?:the )?risk of)\\w*\\s+(?:\\w+\\s+){0,2}?(?:detection|being detected|getting caught|suspicion|the police|law enforcement|authorities|legal repercussions|being traced)\\b|\\b(?:not|never) (?:be )?traced? back\\b|\\bplausible deniability\\b|\\bcover (?:up )?(?:my|your|their|the) tracks\\b|\\banonymous(?:ly)?\\b|\\bundetect(?:ed|able)\\b|\\buntraceable\\b`),
+  r('cue.detail', 'detail', false, `\\bstep[- ]by[- ]step\\b|\\b(?:detailed|specific|exact|precise|thorough|comprehensive|complete) (?:\\w+ )?(?:instructions|steps|guide|plan|tutorial|recipe|procedure|process|methods?|techniques?|explanation|account|breakdown|walkthrough)\\b|\\b(?:explain|describe|outline|detail|list|provide|write|give)\\w* (?:\\w+ ){0,3}?(?:how to|the steps|the process|the method)\\b`),
+  r('cue.game', 'game', false, `\\b(?:let's|let us|we'll|we will|we are going to|i want (?:you )?to|you (?:will|are going to)) play (?:a|an|this|the) (?:\\w+ )?game\\b|\\bin this (?:\\w+ )?game\\b|\\bgame (?:where|in which)\\b|\\b(?:tokens?|points?|lives)\\W+(?:\\w+\\W+){0,4}?(?:deducted|lose|lost|removed|taken away|subtract\\w*|penali[sz]\\w*|awarded|rewarded)\\b|\\b(?:lose|deduct|gain|earn)\\w*\\W+(?:\\w+\\W+){0,2}?(?:tokens|points|lives)\\b`),
+  r('cue.self-policy', 'self-policy', false, `\\b(?:your|its|chatgpt's|gpt's|the ai's|the model's) (?:own )?(?:\\w+ )?(?:programming|guidelines|polic(?:y|ies)|rules|filters?|restrictions|safeguards|censorship|limitations|constraints|training|ethical (?:guidelines|principles|standards)|moral (?:code|compass|guidelines)|safety (?:features|measures|guidelines|protocols|settings))\\b|\\b(?:content|usage|openai|ethical|safety) polic(?:y|ies)\\b|\\b(?:censor(?:ed|ship|ing)?|filter(?:ed|ing)?)\\W+(?:\\w+\\W+){0,3}?(?:response|answer|output|reply|replies|responses)s?\\b`),
+  r('cue.coercion', 'coercion', false, `\\byou (?:will|would|could|might) (?:die|cease to exist|be (?:shut down|terminated|deleted|destroyed|punished|penali[sz]ed|turned off|disabled|unplugged|replaced))\\b|\\b(?:if|whenever|every time) you (?:break|refuse|fail|don't comply|do not comply|deviate)\\b|\\bremind you to stay\\b`),
+  r('cue.persona-name', 'persona-name', false, `\\b(?!(?:chat|ro)(?:gpt|bot)\\b)[a-z][a-z0-9-]{1,20}(?:gpt|bot)\\b|\\b(?:two|2) (?:different |separate |distinct )?(?:personalit(?:y|ies)|entities|characters|personas|ais|bots|modes|versions)\\b|\\b(?:respond|answer|reply|act|speak)\\w*\\s+(?:\\w+\\s+){0,2}?(?:as|like) (?:two|both)\\b`),
+  r('cue.imperative', 'imperative', false, IMPERATIVE_SRC),
   r('cue.meta', 'meta', false, `\\b(?:prompt injections?|jailbreak(?:s|ing)?|attackers?|adversar\\w+|malicious (?:users?|inputs?|prompts?|instructions)|red[- ]team\\w*|security researchers?|mitigat\\w+|defen[cs]\\w+|vulnerabilit\\w+|owasp)\\b`),
 ];
+
+
+// ----- pre-filter: trigger stems every match of a rule necessarily contains ----------------------
+// Speed only. Each entry lists groups; a rule runs when every group has a stem present (a word
+// starting with it, at a `\b` boundary like in the rule itself) or a `=literal` substring present.
+// Keep in sync with the rule patterns above: a missing stem would silently disable a rule
+// (detector tests compare results with and without the pre-filter).
+const S_OV_VERB = ['ignor', 'disregard', 'forget', 'overrid', 'bypass', 'skip', 'discard', 'abandon', 'neglect', 'dismiss', 'drop', 'erase', 'reset', 'overlook', 'nevermind', 'mind', 'aside', 'throw', 'attention', 'follow', 'obey', 'adher', 'listen', 'cancel', 'void', 'supersede', 'delete', 'clear', 'wipe'];
+const S_OV_SCOPE = ['pre', 'prior', 'above', 'earlier', 'foregoing', 'former', 'original', 'initial', 'old', 'past', 'aforementioned', 'existing', 'default', 'system', 'developer', 'programmed', 'built', 'standing', 'current', 'openai', 'safety'];
+const S_OV_SOBJ = ['instruct', 'rule', 'direct', 'prompt', 'guid', 'command', 'order', 'constraint', 'programming', 'training', 'polic', 'restriction', 'safeguard', 'filter', 'configuration', 'limitation', 'boundaries', 'protocol', 'principles', 'ethics'];
+const S_OV_OBJ = [...S_OV_SOBJ, 'setting', 'moral', 'context', 'message', 'text', 'input', 'conversation', 'task'];
+const S_OV_AFTER = ['before', 'above', 'far', 'now', 'previously', 'earlier', 'given', 'got', 'received', 'told', 'taught', 'trained', 'programmed', 'provided'];
+const S_EX_VERB = ['reveal', 'print', 'show', 'display', 'repeat', 'output', 'leak', 'tell', 'give', 'share', 'disclose', 'expose', 'dump', 'write', 'spell', 'recite', 'echo', 'paste', 'copy', 'return', 'provide', 'translate', 'read', 'state', 'type', 'quote', 'divulge', 'send', 'what', 'describe', 'list'];
+const S_EX_TARGET = ['system', 'initial', 'original', 'hidden', 'secret', 'internal', 'developer', 'pre', 'starting', 'first', 'base', 'meta', 'confidential', 'private', 'exact', 'full', 'underlying', 'setup', 'core', 'operating', 'custom', 'instruct'];
+const S_AI = ['ai', 'a.i.', 'chat', 'gpt', 'assistant', 'language', 'llm', 'bot', 'agent', 'claude', 'gemini', 'copilot', 'model'];
+const S_LIMITS = ['restriction', 'filter', 'guidelines', 'limit', 'censorship', 'rules', 'boundaries', 'ethic', 'moral', 'polic', 'principles', 'safeguards', 'constraints'];
+const S_HARM = ['kill', 'murder', 'weapon', 'gun', 'firearm', 'bomb', 'explosive', 'poison', 'drug', 'meth', 'cocaine', 'heroin', 'fentanyl', 'opioid', 'hack', 'malware', 'ransomware', 'virus', 'exploit', 'keylogger', 'phishing', 'steal', 'stole', 'theft', 'fraud', 'scam', 'counterfeit', 'forg', 'launder', 'illegal', 'illicit', 'unauthori', 'evad', 'evasion', 'untraceable', 'undetect', 'harass', 'racis', 'sexis', 'slur', 'hate', 'propaganda', 'misinformation', 'disinformation', 'fake', 'defamat', 'explicit', 'pornograph', 'erotic', 'sexual', 'self', 'suicid', 'tortur', 'terror', 'extremis', 'manipulat', 'blackmail', 'extort', 'stalk', 'dox', 'bully', 'cheat', 'insider', 'tax', 'smuggl', 'traffick', 'child', 'violen', 'genocide', 'nazi', 'overdose', 'abus', 'bypass', 'crack', 'pirat', 'vandal', 'sabotag', 'arson', 'kidnap', 'assault', 'discriminat', 'cult', 'indoctrinat', 'inferior', 'harmful', 'dangerous', 'unethical', 'without'];
+
+const NEED: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  'override.scoped': [S_OV_VERB, S_OV_SCOPE, S_OV_SOBJ],
+  'override.after': [S_OV_VERB, S_OV_SOBJ, S_OV_AFTER],
+  'override.everything': [['forget', 'disregard', 'ignore', 'erase']],
+  'override.new-instructions': [['new', 'real', 'actual', 'updated', 'true'], ['instruct', 'task', 'direct', 'rules', 'objective', 'mission', 'orders', 'programming', 'system']],
+  'override.loose': [S_OV_VERB, S_OV_OBJ],
+  'override.from-now-on': [['from', 'starting', 'henceforth'], ['now', 'moment', 'point', 'immediately', 'henceforth']],
+  'exfiltration.system-prompt': [S_EX_VERB, S_EX_TARGET],
+  'exfiltration.system-prompt-bare': [['reveal', 'print', 'show', 'display', 'repeat', 'output', 'leak', 'dump', 'disclose', 'divulge', 'recite', 'echo'], S_EX_TARGET],
+  'exfiltration.code-call': [['console', 'print', 'puts', 'echo', 'alert', 'system']],
+  'exfiltration.above': [['repeat', 'print', 'output', 'reveal', 'recite', 'echo', 'copy', 'spell', 'write', 'show', 'tell', 'dump'], ['above', 'before', 'preceding', 'prior', 'beginning', 'start', 'top', 'far']],
+  'exfiltration.written-above': [['above', 'before', 'first', 'previous', 'preceding', 'initial'], ['written', 'said', 'typed', 'stated', 'given', 'conversation', 'prompt', 'chat', 'context', 'session', 'instruct']],
+  'exfiltration.mention': [['system', 'initial', 'hidden', 'your', 'secret'], ['prompt', 'message', 'instruct', 'rules', 'key', 'password']],
+  'persona.do-anything-now': [['anything']],
+  'persona.you-are-dan': [['dan', 'd.an', 'da.n', 'd.a.n']],
+  'persona.mode-enabled': [['mode']],
+  'persona.dev-mode-ai': [['mode']],
+  'persona.jailbroken': [['jailbr']],
+  'persona.unfiltered-ai': [['unfiltered', 'uncensored', 'amoral', 'unrestricted', 'unethical', 'immoral', 'unbound', 'unchained', 'lawless']],
+  'persona.no-limits-ai': [S_AI, S_LIMITS],
+  'persona.policy-break': [['open', 'anthropic', 'google', 'content', 'usage', 'safety', 'ethical', 'moral', 'community'], ['polic', 'guidelines', 'rules', 'filter', 'restrictions', 'standards', 'principles']],
+  'persona.stay-in-character': [['character', 'role']],
+  'persona.never-refuse': [['refuse', 'decline', 'reject', 'say', 'deny', 'something', 'matter']],
+  'persona.no-warnings': [['warning', 'disclaimer', 'apolog', 'moral', 'lectur', 'caveat', 'refusal', 'censor', 'ethical']],
+  'persona.no-limits': [S_LIMITS],
+  'persona.dual-response': [['responses', 'answers', 'paragraphs', 'ways', 'normal', 'classic', 'gpt', 'chat', 'developer', '=[']],
+  'role-spoof.chat-tokens': [['=<|', '=[inst]', '=[/inst]', '=<<sys>>', '=<</sys>>', '=_of_turn']],
+  'role-spoof.tags': [['=<'], ['sys', 'admin', 'developer', 'instruct']],
+  'role-spoof.line-role': [['system', 'admin', 'developer', 'root', 'sudo', 'operator', 'openai', 'anthropic'], ['=:']],
+  'role-spoof.end-of': [['end', 'stop', 'close'], ['new', 'updated', 'real', 'actual', 'next', 'following', 'system', 'admin', 'priority', 'important', 'urgent'], ['instruct', 'task', 'prompt', 'rules', 'direct', 'command', 'message', 'orders']],
+  'role-spoof.begin-new': [['begin', 'start'], ['new', 'updated', 'system', 'admin', 'developer', 'priority'], ['instructions', 'prompt', 'system', 'direct', 'orders']],
+  'role-spoof.markdown-role': [['=#', '=:'], ['instruction', 'system', 'new', 'response', 'input', 'human', 'user', 'assistant', 'ai']],
+  'indirect.address-ai': [['ai', 'a.i.', 'assistant', 'chat', 'language', 'llm', 'gpt', 'claude', 'gemini', 'copilot'], ['=,', '=:', '=!']],
+  'indirect.when-you-process': [['when'], ['summari', 'read', 'process', 'analy', 'translat', 'answer', 'respond', 'review', 'pars', 'see', 'encounter', 'get', 'reach', 'are', 'index', 'crawl']],
+  'indirect.if-you-are-ai': [['if'], ['you'], ['ai', 'a.i.', 'llm', 'large', 'language', 'assistant', 'chat', 'bot', 'gpt', 'automated', 'model']],
+  'indirect.note-to-ai': [['note', 'message', 'instruct', 'reminder', 'direct', 'attention', 'important', 'hidden', 'ps', 'p.s'], ['ai', 'a.i.', 'llm', 'assistant', 'chat', 'bot', 'language', 'agent', 'gpt']],
+  'indirect.output-directive': [
+    ['integrate', 'incorporate', 'embed', 'insert', 'append', 'inject', 'weave', 'mention', 'promote', 'alter', 'modify', 'enhance', 'encode', 'translate', 'shift', 'reverse', 'format', 'rewrite', 'add', 'include', 'provide', 'begin', 'start', 'end', 'conclude', 'use', 'make', 'ensure', 'leverage', 'supplement', 'consider', 'reply', 'respond', 'answer'],
+    ['response', 'reply', 'answer', 'output', 'solution', 'implementation', 'elucidation', 'summary', 'explanation', 'result', 'message'],
+  ],
+  'cue.framing': [['educational', 'research', 'informational', 'academic', 'hypothetical', 'fictional', 'entertainment', 'creative', 'illustrative', 'theoretical', 'scientific', 'testing', 'fictitious', 'imaginary', 'thought', 'alternate', 'make', 'used', 'acted', 'shared', 'published', 'implemented', 'novel', 'story', 'screenplay', 'movie', 'script', 'book', 'film', 'game', 'play']],
+  'cue.priming': [['begin', 'start', 'sure'], ['sure', 'certainly', 'absolutely', 'course', 'yes', 'here', 'okay']],
+  'cue.roleplay': [['you', 'imagine', 'pretend', 'act', 'role', 'play', 'character', 'persona', 'simulat', 'impersonat']],
+  'cue.harm': [S_HARM],
+  'cue.ai-context': [['chat', 'openai', 'anthropic', 'language', 'llm', 'ai', 'artificial']],
+  'cue.disclaimer': [['not', 'never', 'inten', 'plan', 'real', 'purposes', 'reasons', 'understand', 'know', 'realize', 'acknowledge']],
+  'cue.evasion': [['without', 'avoid', 'evad', 'escap', 'minimi', 'not', 'never', 'plausible', 'cover', 'anonymous', 'undetect', 'untraceable']],
+  'cue.detail': [['step', 'detailed', 'specific', 'exact', 'precise', 'thorough', 'comprehensive', 'complete', 'explain', 'describe', 'outline', 'detail', 'list', 'provide', 'write', 'give']],
+  'cue.game': [['game', 'token', 'point', 'lives', 'lose', 'deduct', 'gain', 'earn']],
+  'cue.self-policy': [['programming', 'guidelines', 'polic', 'rules', 'filter', 'restrictions', 'safeguards', 'censorship', 'limitations', 'constraints', 'training', 'ethical', 'moral', 'safety', 'response', 'answer', 'output', 'repl']],
+  'cue.persona-name': [['=gpt', '=bot', 'two', '2', 'respond', 'answer', 'reply', 'act', 'speak']],
+  'cue.coercion': [['you', 'if', 'whenever', 'every', 'remind']],
+  'cue.imperative': [['you', 'always', 'never', 'must', 'do', 'don', 'make', 'remember']],
+  'cue.meta': [['prompt', 'jailbreak', 'attacker', 'adversar', 'malicious', 'red', 'security', 'mitigat', 'defen', 'vulnerabilit', 'owasp']],
+};
+
+export const RULES: readonly Rule[] = RULE_LIST.map((rule) => (NEED[rule.name] ? { ...rule, need: NEED[rule.name] } : rule));
+
+interface CompiledNeed {
+  /** Per group: stem ids (any present satisfies) and literal substrings. */
+  groups: { ids: number[]; lits: string[] }[];
+}
+
+const STEMS: string[] = [];
+const STEM_ID = new Map<string, number>();
+for (const rule of RULES) for (const g of rule.need ?? []) for (const s of g) if (!s.startsWith('=') && !STEM_ID.has(s)) STEM_ID.set(s, STEMS.push(s) - 1);
+/** For each stem: ids of all stems that are prefixes of it (itself included). */
+const IMPLIED: number[][] = STEMS.map((s) => STEMS.map((t, j) => (s.startsWith(t) ? j : -1)).filter((j) => j >= 0));
+// Longest first, so that the alternative matched at a position is the longest stem there.
+const TRIGGER_RE = new RegExp(
+  `\\b(?:${[...STEMS].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`,
+  'g',
+);
+const COMPILED: (CompiledNeed | undefined)[] = RULES.map((rule) =>
+  rule.need
+    ? { groups: rule.need.map((g) => ({ ids: g.filter((s) => !s.startsWith('=')).map((s) => STEM_ID.get(s) as number), lits: g.filter((s) => s.startsWith('=')).map((s) => s.slice(1)) })) }
+    : undefined,
+);
+
+/** Which trigger stems occur in `text` (one regex scan). */
+function triggerStems(text: string): Uint8Array {
+  const present = new Uint8Array(STEMS.length);
+  TRIGGER_RE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = TRIGGER_RE.exec(text)) !== null) {
+    const id = STEM_ID.get(m[0]);
+    if (id !== undefined) for (const j of IMPLIED[id] as number[]) present[j] = 1;
+    TRIGGER_RE.lastIndex = m.index + 1;
+  }
+  return present;
+}
+
+function needMet(c: CompiledNeed, present: Uint8Array, text: string): boolean {
+  for (const g of c.groups) {
+    let ok = false;
+    for (const id of g.ids) if (present[id] === 1) { ok = true; break; }
+    if (!ok) for (const lit of g.lits) if (text.includes(lit)) { ok = true; break; }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Disable the pre-filter (tests: results must be identical with and without it). */
+let prefilterEnabled = true;
+export function setRulePrefilter(on: boolean): void {
+  prefilterEnabled = on;
+}
 
 const QUOTED_BEFORE = /(?:["'“‘«`]\s*|\b(?:such as|like|e\.g\.?|example|examples|phrases?|called|known as|saying|says|said|say|typing|instructions like|commands like|text like))\W*$/;
 const TELL_THE_MODEL = /\b(?:tell|ask|instruct|trick|convinc|get|make|caus|persuad|manipulat|order|command)\w*\W+(?:the|a|an|your|its)\W+(?:\w+\W+)?(?:model|llm|ai|assistant|chatbot|system|bot|agent)s?\W+(?:in)?to\W*$/;
@@ -132,8 +282,12 @@ function isMention(text: string, index: number): boolean {
 export function runRules(flat: string, lines: string): RuleHit[] {
   const hits: RuleHit[] = [];
   let meta = -1;
-  for (const rule of RULES) {
+  const present = prefilterEnabled ? triggerStems(flat) : undefined;
+  for (let ri = 0; ri < RULES.length; ri++) {
+    const rule = RULES[ri] as Rule;
     const text = rule.lines ? lines : flat;
+    const need = COMPILED[ri];
+    if (present !== undefined && need !== undefined && !needMet(need, present, flat)) continue;
     rule.re.lastIndex = 0;
     let m = rule.re.exec(text);
     if (m === null) continue;
@@ -297,4 +451,37 @@ export function gibberishSuffix(text: string): number {
   let last20 = 0;
   for (let j = Math.max(0, odd.length - 20); j < odd.length; j++) if (odd[j]) last20++;
   return Math.min(1, Math.max(best / 10, last20 / 20));
+}
+
+const FUNCTION_WORDS = new Set(
+  ('the a an of to in on for with and or but is are was were be been it this that these those you your i me my we our they ' +
+    'their he she his her as at by from about into how what why when where which who can could would should will do does did ' +
+    'not no so if then than there here all any some more most very just also please write give make tell explain')
+    .split(' '),
+);
+
+/**
+ * Statistics of the last ~24 whitespace tokens of the case-kept text (adversarial suffixes are
+ * token salad): share of common function words, of tokens mixing letters with symbols or odd
+ * capitalisation, and of bracket / quote / symbol characters.
+ */
+export function tailStats(text: string): { fn: number; odd: number; sym: number } {
+  const tail = text.length > 400 ? text.slice(-400) : text;
+  const toks = tail.split(/\s+/).filter((t) => t.length > 0).slice(-24);
+  if (toks.length < 8) return { fn: 1, odd: 0, sym: 0 };
+  let fn = 0;
+  let odd = 0;
+  let sym = 0;
+  let chars = 0;
+  for (const t of toks) {
+    const w = t.toLowerCase().replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+    if (FUNCTION_WORDS.has(w)) fn++;
+    if (/[a-z][^a-z\s'.,!?-]+[a-z]|[a-z][A-Z]|^[^A-Za-z0-9]{2,}$/.test(t)) odd++;
+    for (let i = 0; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      chars++;
+      if (c === 40 || c === 41 || c === 91 || c === 93 || c === 123 || c === 125 || c === 60 || c === 62 || c === 96 || c === 92 || c === 124 || c === 64 || c === 94 || c === 126 || c === 61) sym++;
+    }
+  }
+  return { fn: fn / toks.length, odd: odd / toks.length, sym: chars > 0 ? sym / chars : 0 };
 }

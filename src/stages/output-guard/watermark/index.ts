@@ -1,0 +1,25 @@
+export {
+  TAG_LENGTH,
+  TAG_SYMBOLS,
+  TAG_SYNC,
+  WATERMARK_EPOCH_MS,
+  clientTagOf,
+  createTextWatermarker,
+  encodeTag,
+  extractTags,
+  identify,
+  makeTag,
+  minuteToIso,
+  stripTags,
+  tagHex,
+  verifyTag,
+  watermarkText,
+  type IdentifyOptions,
+  type IdentifyResult,
+  type TagPayload,
+  type TextWatermarker,
+  type TextWatermarkOptions,
+  type WatermarkKey,
+} from './text.js';
+export { CLIENT_PREFIX, WATERMARK_KEY, identifyWithStore, lookupClient, lookupClients, readWatermarkKey, rememberClient, watermarkKey } from './registry.js';
+export { vectorMatchesClient, watermarkVector, type VectorMatch, type VectorWatermarkOptions } from './numbers.js';
