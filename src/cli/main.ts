@@ -8,6 +8,7 @@ import { registerBans } from './bans.js';
 import { registerEval } from './eval.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerWatermark } from './watermark.js';
+import { registerInventory } from './inventory.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -29,6 +30,7 @@ registerBans(program);
 registerEval(program);
 registerQuarantine(program);
 registerWatermark(program);
+registerInventory(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -142,8 +142,9 @@ const events = z.strictObject({
 });
 
 const inventory = z.strictObject({
-  openapi: z.array(z.string()).prefault([]),
-  every: duration().prefault('1h'),
+  record: z.boolean().prefault(true).describe('Record every request (routed or not) as method + path template in the state store; `bulwark inventory` lists them. On even when `inventory` is absent.'),
+  openapi: z.array(z.string()).prefault([]).describe('Upstream OpenAPI / Swagger specs (URLs or files) compared with the routes every `every`; changes are `inventory.drift` events.'),
+  every: duration({ min: 60_000 }).prefault('1h'),
 });
 
 export const configSchema = z.strictObject({

@@ -17,6 +17,7 @@ import { createStore } from '../stores/create-store.js';
 import type { Store } from '../stores/store.js';
 import { createInflight } from './inflight.js';
 import { buildRuntime, type Runtime } from './runtime.js';
+import { createInventoryRecorder } from '../inventory/recorder.js';
 import { BUILTIN_STAGES } from './builtin-stages.js';
 
 export interface GatewayOptions {
@@ -64,7 +65,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let runtime = buildRuntime(config, { events, counters, store, stages });
   const inflight = createInflight();
 
-  const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined });
+  // Every request, routed or not, as method + path template (shadow-API inventory).
+  const inventory = config.inventory?.record === false ? undefined : createInventoryRecorder({ store, events });
+  const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined, ...(inventory ? { inventory } : {}) });
   const server = createDataServer(config, handler, events);
   const { host, port } = parseListen(config.server.listen);
   await new Promise<void>((resolve, reject) => {
@@ -150,6 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         events.emit({ action: 'gateway.stopped', severity: 'low', outcome: 'success', details: { drained } });
         await runtime.close();
+        await inventory?.close();
         if (!options.store) await store.close();
         if (ownsEvents) await events.close();
       })();

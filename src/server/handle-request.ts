@@ -19,6 +19,7 @@ import { RequestAbort } from '../proxy/request-abort.js';
 import { resolveClientAddress, type ClientAddress } from './client-address.js';
 import { HttpRequestContext } from './http-request-context.js';
 import { filterQuery } from './query-policy.js';
+import type { InventoryRecorder } from '../inventory/recorder.js';
 import { readBody } from './read-body.js';
 import { isClosing, markClosing, sendProblem } from './respond.js';
 
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   inflight: Inflight;
   /** Whether the connection uses TLS (for X-Forwarded-Proto). */
   secure: boolean;
+  /** Records every request for the endpoint inventory. */
+  inventory?: InventoryRecorder;
 }
 
 /** What a refusal needs to know about the request (for its response and its event). */
@@ -83,7 +86,10 @@ export function createRequestHandler(deps: HandlerDeps) {
 
     // route: default deny; an unknown method+path never reaches an upstream (shadow API control).
     const hit = runtime.find(method, target.path);
-    if (!hit) return refuse(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody);
+    if (!hit) {
+      deps.inventory?.record(method, target.path, undefined, 404, addr.clientIp);
+      return refuse(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody);
+    }
     if (hit.endpoint) {
       inflight.start();
       serveLocal(req, res, hit.endpoint, r, runtime.config.server.limits.bodyBytes).then(
@@ -114,7 +120,9 @@ export function createRequestHandler(deps: HandlerDeps) {
     inflight.start();
     proceed(req, res, { deps, runtime, route, ctx, r, abort, addr, hasBody }).then(
       () => {
-        ctx.end(res.headersSent ? res.statusCode : 499);
+        const status = res.headersSent ? res.statusCode : 499;
+        ctx.end(status);
+        deps.inventory?.record(method, ctx.path, route.config.name, status, addr.clientIp);
         inflight.end();
       },
       () => {

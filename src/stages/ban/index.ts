@@ -103,7 +103,9 @@ export const adaptiveStage = defineStage({
     const bans = new Bans(store, events);
     const signals = new Set(cfg.onSignals);
     const onEvent = (e: SecurityEvent) => {
-      if (e.bulwark.route !== route.name || !signals.has(e.event.action) || !e.source?.ip) return;
+      // Signals of this route, and route-less ones (a client probing unregistered endpoints).
+      const from = e.bulwark.route;
+      if ((from !== undefined && from !== route.name) || !signals.has(e.event.action) || !e.source?.ip) return;
       const ip = e.source.ip;
       void (async () => {
         const offences = await store.increment(`offence:ip:${route.name}:${ip}`, 1, baseBanMs);
