@@ -13,10 +13,10 @@ export interface Span {
 const INVISIBLE = new Set([0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, 0x00ad]);
 const isRunChar = (c: number) => isTokenChar(c) || INVISIBLE.has(c);
 
-// Text that could be the first part of a match containing spaces or punctuation (cards, phone
-// numbers, IBANs, SSNs, "password: value", PEM headers). Without one of these in the tail, only
-// the trailing run of token characters can still grow into a secret.
-const SPACED_CUE = /[0-9@]|-----|pass|secret|token|key|bearer|auth|ssn|social|iban|cred/i;
+// Released text kept as look-behind for recognizers that need context before a match (an AWS
+// secret key next to its key id, a generic secret after its name, an SSN after "SSN"): the
+// recognizers' longest span, at least this.
+const MIN_CONTEXT_CHARS = 64;
 
 /** Longest text held back while an open-ended secret (a PEM block, a long token) is unterminated. */
 export const MAX_HOLD_CHARS = 64 * 1024;
@@ -25,9 +25,10 @@ export const MAX_HOLD_CHARS = 64 * 1024;
  * The text of one stream (a text body, or one SSE channel such as choice 0's content) scanned as
  * it arrives. `push` adds text and returns how far the stream is final: everything before `safe`
  * can be sent, with `spans` redacted. What could still become part of a secret is held back:
- * the trailing run of token characters (a key, a JWT, an e-mail being written), an unterminated
- * PEM block, and, when the tail has a cue such as a digit or "password", the recognizers' longest
- * span. Prose without cues is released up to its last, unfinished word.
+ * the trailing run of token characters (a key, a JWT, an e-mail being written) and whatever the
+ * recognizers' `openPrefix` says may still grow (an unterminated PEM block, a number that can
+ * still become a card or phone number, a secret's name whose value has not arrived). Prose is
+ * released up to its last, unfinished word, numbers and all, as soon as nothing can grow.
  */
 export class StreamScanner {
   readonly #rec: Recognizers;
@@ -35,6 +36,8 @@ export class StreamScanner {
   /** Text not yet final, starting at absolute offset #base. */
   #pending = '';
   #base = 0;
+  /** The last released characters (look-behind for context-dependent recognizers). */
+  #context = '';
 
   constructor(rec: Recognizers, literals: ReadonlyArray<{ text: string; label: string; cls: string }> = []) {
     this.#rec = rec;
@@ -76,11 +79,10 @@ export class StreamScanner {
   #holdFrom(text: string): number {
     let hold = text.length;
     while (hold > 0 && isRunChar(text.charCodeAt(hold - 1))) hold--;
-    const spanWindow = Math.max(this.#rec.maxSpan, ...this.#literals.map((l) => l.text.length));
-    const tailFrom = Math.max(0, text.length - spanWindow);
-    if (SPACED_CUE.test(text.slice(tailFrom))) hold = Math.min(hold, tailFrom);
-    const open = this.#rec.openPrefix(text);
-    if (open !== undefined) hold = Math.min(hold, open);
+    // openPrefix reads the look-behind too (a name released earlier whose value is still coming).
+    const ctx = this.#context;
+    const open = this.#rec.openPrefix(ctx + text);
+    if (open !== undefined) hold = Math.min(hold, Math.max(0, open - ctx.length));
     // A literal (the canary) split across pushes: hold its possible beginning.
     for (const lit of this.#literals) {
       for (let k = Math.min(lit.text.length - 1, text.length); k > 0; k--) {
@@ -100,7 +102,12 @@ export class StreamScanner {
     // Past the bound an unterminated secret is decided as it stands (a PEM block without its end
     // is redacted to here by its recognizer); memory per stream stays bounded.
     if (!final && text.length - cut > MAX_HOLD_CHARS) cut = text.length;
-    const findings = this.#find(text).sort((a, b) => a.start - b.start || b.end - a.end);
+    // Findings over look-behind + pending, in pending's offsets; what ended in released text is gone.
+    const ctx = this.#context;
+    const findings = this.#find(ctx + text)
+      .map((f) => ({ ...f, start: Math.max(0, f.start - ctx.length), end: f.end - ctx.length }))
+      .filter((f) => f.end > 0)
+      .sort((a, b) => a.start - b.start || b.end - a.end);
     const spans: Span[] = [];
     let covered = 0;
     for (const f of findings) {
@@ -122,6 +129,7 @@ export class StreamScanner {
     }
     this.#pending = text.slice(cut);
     this.#base += cut;
+    if (cut > 0) this.#context = (ctx + text.slice(0, cut)).slice(-Math.max(MIN_CONTEXT_CHARS, this.#rec.maxSpan));
     return { safe: this.#base, spans };
   }
 }
