@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertRuleProblem } from '../events/alerts/rules.js';
 import { duration, listenAddress, size } from './units.js';
 import { routeSchema } from './schema-route.js';
 
@@ -125,19 +126,54 @@ const sink = z.discriminatedUnion('type', [
 
 const alertAction = z.union([
   z.literal('notify'),
-  z.strictObject({ ban: duration() }),
-  z.strictObject({ revokeKey: z.boolean().optional(), throttle: z.number().gt(0).lte(1).optional() }),
+  z.strictObject({ ban: duration({ min: 1000 }).describe('Ban the alert\'s client (its address, or its identity with by: user.id) this long.') }),
+  z
+    .strictObject({
+      revokeKey: z.boolean().optional().describe('Revoke the API key of the alert\'s identity (by: user.id, subject apikey:<id>).'),
+      throttle: z.number().gt(0).lte(1).optional().describe('Multiply the client\'s request, token and concurrency limits by this.'),
+      for: duration({ min: 1000 }).optional().describe('How long the throttle lasts (default 15m).'),
+    })
+    .refine((a) => a.revokeKey !== undefined || a.throttle !== undefined, 'give revokeKey or throttle'),
 ]);
 
-const alert = z.strictObject({
-  name: z.string().min(1),
-  when: z.strictObject({ event: z.string().min(1), count: z.number().int().positive().optional(), within: duration().optional(), by: z.string().optional() }),
-  then: z.array(alertAction).min(1),
-});
+const alert = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    when: z.strictObject({
+      event: z.string().min(1).describe('An event action (auth.failure) or a prefix ending in * (auth.*, *); wildcards never match alert.fired / alert.delivery_failed.'),
+      count: z.number().int().positive().optional().describe('Events needed within `within` (default 1). Not with spike.'),
+      within: duration({ min: 100 }).optional().describe('The counting window (default 1m).'),
+      by: z.string().optional().describe('ECS field to group by: source.ip, user.id, bulwark.route, ... Events without it are not counted.'),
+      spike: z
+        .strictObject({
+          factor: z.number().gt(1).prefault(3).describe('Fire when the rate in `within` exceeds factor x the baseline rate.'),
+          baseline: duration({ min: 1000 }).prefault('1h').describe('Time constant of the moving-average rate (at least 2 x within).'),
+          min: z.number().int().positive().prefault(10).describe('And at least this many events in `within`.'),
+        })
+        .optional()
+        .describe('Rate against a moving baseline instead of a fixed count (counted per instance).'),
+    }),
+    severity: severity.prefault('high').describe('Severity of the alert.fired event (webhooks deliver it when their minSeverity is at or below).'),
+    cooldown: duration({ min: 100 }).optional().describe('One alert per rule and group per cooldown (default: within).'),
+    then: z.array(alertAction).min(1),
+  })
+  .superRefine((rule, ctx) => {
+    const problem = alertRuleProblem(rule);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['when'] });
+  });
 
 const events = z.strictObject({
   sinks: z.array(sink).prefault([{ type: 'stdout' }]),
-  alerts: z.array(alert).prefault([]),
+  alerts: z
+    .array(alert)
+    .prefault([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((a, i) => {
+        if (seen.has(a.name)) ctx.addIssue({ code: 'custom', message: `alert name "${a.name}" is used twice`, path: [i, 'name'] });
+        seen.add(a.name);
+      });
+    }),
   includePrompts: z.boolean().prefault(false).describe('Put full prompts into events (off: only lengths and hashes).'),
 });
 

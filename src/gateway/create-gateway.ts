@@ -18,6 +18,7 @@ import type { Store } from '../stores/store.js';
 import { createInflight } from './inflight.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { createInventoryRecorder } from '../inventory/recorder.js';
+import { compileRule, createAlertEngine } from '../events/alerts/index.js';
 import { BUILTIN_STAGES } from './builtin-stages.js';
 
 export interface GatewayOptions {
@@ -63,6 +64,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const counters = createDecisionCounters();
   const stages = options.stages ?? BUILTIN_STAGES;
   let runtime = buildRuntime(config, { events, counters, store, stages });
+  // Alert rules on the event stream: notify, ban, revokeKey, throttle (same store as the stages).
+  const alerts = createAlertEngine({ rules: config.events.alerts, events, store });
   const inflight = createInflight();
 
   // Every request, routed or not, as method + path template (shadow-API inventory).
@@ -128,6 +131,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (next) cfg = next;
         else if (options.configFile) cfg = loadConfigFile(options.configFile).config;
         else return false;
+        cfg.events.alerts.forEach(compileRule);
         built = buildRuntime(cfg, { events, counters, store, stages });
       } catch (err) {
         const issues = err instanceof ConfigError ? err.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`) : [err instanceof Error ? err.message : 'unknown error'];
@@ -136,6 +140,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       const old = runtime;
       runtime = built;
+      alerts.update(cfg.events.alerts);
       applyServerLimits(server, cfg.server.limits);
       if (ownsEvents) await events.setSinks(createSinks(cfg.events, options.stdout ? { stdout: options.stdout } : {}));
       const restartNeeded = cfg.server.listen !== old.config.server.listen || JSON.stringify(cfg.server.tls) !== JSON.stringify(old.config.server.tls) || cfg.state.store !== old.config.state.store;
@@ -154,6 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         events.emit({ action: 'gateway.stopped', severity: 'low', outcome: 'success', details: { drained } });
         await runtime.close();
         await inventory?.close();
+        await alerts.close();
         if (!options.store) await store.close();
         if (ownsEvents) await events.close();
       })();

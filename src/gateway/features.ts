@@ -2,5 +2,6 @@ import { BUILTIN_STAGES } from './builtin-stages.js';
 
 /** Feature names this build enforces: the registered stages plus features the core provides. */
 export function availableFeatures(): ReadonlySet<string> {
-  return new Set(BUILTIN_STAGES.map((s) => s.name));
+  // Core features beside the stages: alert rules run on the event bus.
+  return new Set([...BUILTIN_STAGES.map((s) => s.name), 'alerts']);
 }
