@@ -35,14 +35,17 @@ describe('bulwark CLI', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
-  it('check: a valid config passes, with posture warnings', () => {
+  it('check: a valid config is valid, with posture findings; high ones fail unless --fail-on none', () => {
     const file = write('good.yaml', GOOD.replace('version: 1', 'version: 1\nserver: { listen: 0.0.0.0:8080 }'));
     const r = runCli(['check', '-c', file]);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /warning: server\.listen: plain HTTP on 0\.0\.0\.0/);
-    assert.match(r.stdout, /warning: routes\[1\] \(models\): kind passthrough/);
-    assert.match(r.stdout, /warning: routes\[0\] \(chat\): no auth: anyone who reaches the gateway can call it/);
-    assert.match(r.stdout, /ok: .* is valid \(2 routes/);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /high +PLAIN_HTTP_PUBLIC +\S+good\.yaml:2:11 +server\.listen: plain HTTP on 0\.0\.0\.0/);
+    assert.match(r.stdout, /high +ROUTE_NO_AUTH +\S+:6:5 +routes\[0\]\.auth: no auth: anyone who reaches the gateway can call/);
+    assert.match(r.stdout, /high +ROUTE_NO_AUTH +\S+:10:5 +routes\[1\]\.auth: /);
+    assert.match(r.stdout, /fail: .* is valid, but 3 findings are high \(2 routes/);
+    const lenient = runCli(['check', '-c', file, '--fail-on', 'none']);
+    assert.equal(lenient.status, 0, lenient.stderr);
+    assert.match(lenient.stdout, /ok: .* is valid \(2 routes/);
   });
 
   it('check: settings this version does not enforce are errors, routes marks them, and start refuses them', () => {

@@ -9,6 +9,7 @@ import { registerEval } from './eval.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerWatermark } from './watermark.js';
 import { registerInventory } from './inventory.js';
+import { registerDiscover } from './discover.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -31,6 +32,7 @@ registerEval(program);
 registerQuarantine(program);
 registerWatermark(program);
 registerInventory(program);
+registerDiscover(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -18,6 +18,7 @@ import type { Store } from '../stores/store.js';
 import { createInflight } from './inflight.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { createInventoryRecorder } from '../inventory/recorder.js';
+import { startDiscoveryScheduler } from '../inventory/discover/index.js';
 import { compileRule, createAlertEngine } from '../events/alerts/index.js';
 import { BUILTIN_STAGES } from './builtin-stages.js';
 
@@ -68,6 +69,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const alerts = createAlertEngine({ rules: config.events.alerts, events, store });
   const inflight = createInflight();
 
+  // Upstream OpenAPI specs compared with the routes every inventory.every (inventory.drift events).
+  const discovery = config.inventory && config.inventory.openapi.length > 0
+    ? startDiscoveryScheduler({ config, store, events, ...(options.configFile ? { baseDir: dirname(options.configFile) } : {}) })
+    : undefined;
   // Every request, routed or not, as method + path template (shadow-API inventory).
   const inventory = config.inventory?.record === false ? undefined : createInventoryRecorder({ store, events });
   const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined, ...(inventory ? { inventory } : {}) });
@@ -159,6 +164,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         events.emit({ action: 'gateway.stopped', severity: 'low', outcome: 'success', details: { drained } });
         await runtime.close();
         await inventory?.close();
+        await discovery?.stop();
         await alerts.close();
         if (!options.store) await store.close();
         if (ownsEvents) await events.close();

@@ -2,6 +2,7 @@ import { BUILTIN_STAGES } from './builtin-stages.js';
 
 /** Feature names this build enforces: the registered stages plus features the core provides. */
 export function availableFeatures(): ReadonlySet<string> {
-  // Core features beside the stages: alert rules run on the event bus.
-  return new Set([...BUILTIN_STAGES.map((s) => s.name), 'alerts']);
+  // Core features beside the stages: alert rules on the event bus, the endpoint inventory and
+  // the scheduled spec discovery.
+  return new Set([...BUILTIN_STAGES.map((s) => s.name), 'alerts', 'inventory']);
 }

@@ -1,0 +1,4 @@
+export * from './compare.js';
+export * from './load-spec.js';
+export * from './drift.js';
+export * from './draft.js';
