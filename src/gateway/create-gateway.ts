@@ -21,6 +21,9 @@ import { createInventoryRecorder } from '../inventory/recorder.js';
 import { startDiscoveryScheduler } from '../inventory/discover/index.js';
 import { compileRule, createAlertEngine } from '../events/alerts/index.js';
 import { BUILTIN_STAGES } from './builtin-stages.js';
+import { GatewayMetrics } from '../metrics/metrics.js';
+import type { EventSink } from '../events/sink.js';
+import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 
 export interface GatewayOptions {
   config: BulwarkConfig;
@@ -31,6 +34,8 @@ export interface GatewayOptions {
   /** Supply a bus to capture events (tests, library mode); otherwise sinks come from config. */
   events?: EventBus;
   store?: Store;
+  /** Metrics to record into (library mode); otherwise a new GatewayMetrics. */
+  metrics?: GatewayMetrics;
   /** Where the stdout sink writes (default process.stdout). */
   stdout?: NodeJS.WritableStream;
 }
@@ -39,6 +44,9 @@ export interface Gateway {
   readonly server: Server;
   readonly events: EventBus;
   readonly counters: DecisionCounters;
+  readonly metrics: GatewayMetrics;
+  /** The admin listener, when `admin` is configured. */
+  readonly admin: AdminServer | undefined;
   readonly store: Store;
   /** The data-port base URL, e.g. http://127.0.0.1:8080. */
   readonly url: string;
@@ -59,7 +67,9 @@ export interface Gateway {
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
-  const events = options.events ?? createEventBus({ sinks: createSinks(config.events, options.stdout ? { stdout: options.stdout } : {}) });
+  // The sinks this gateway made (none when the caller supplied the bus), for the sink metrics.
+  let sinks: readonly EventSink[] = options.events ? [] : createSinks(config.events, options.stdout ? { stdout: options.stdout } : {});
+  const events = options.events ?? createEventBus({ sinks });
   const ownsEvents = options.events === undefined;
   const store = options.store ?? createStore(config.state);
   const counters = createDecisionCounters();
@@ -73,9 +83,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const discovery = config.inventory && config.inventory.openapi.length > 0
     ? startDiscoveryScheduler({ config, store, events, ...(options.configFile ? { baseDir: dirname(options.configFile) } : {}) })
     : undefined;
+  const metrics = options.metrics ?? new GatewayMetrics({ processMetrics: config.admin !== undefined });
+  metrics.setRoutes(config.routes.map((r) => r.name));
+  metrics.trackDecisions(counters);
+  metrics.trackInflight(inflight);
+  metrics.trackSinks(() => sinks);
+  metrics.watchEvents(events);
+
   // Every request, routed or not, as method + path template (shadow-API inventory).
   const inventory = config.inventory?.record === false ? undefined : createInventoryRecorder({ store, events });
-  const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined, ...(inventory ? { inventory } : {}) });
+  const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined, metrics, ...(inventory ? { inventory } : {}) });
   const server = createDataServer(config, handler, events);
   const { host, port } = parseListen(config.server.listen);
   await new Promise<void>((resolve, reject) => {
@@ -88,6 +105,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const addr = server.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
+  let admin: AdminServer | undefined;
+  if (config.admin) {
+    try {
+      admin = await startAdminServer({ config: config.admin, metrics, tls: config.server.tls, events, status: () => ({ routes: runtime.routes.length }) });
+    } catch (err) {
+      server.close();
+      server.closeAllConnections();
+      throw err;
+    }
+  }
   events.emit({ action: 'gateway.started', severity: 'low', outcome: 'success', message: `listening on ${url}`, details: { routes: config.routes.length } });
 
   const tls = config.server.tls;
@@ -95,6 +122,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (!tls) return false;
     try {
       (server as HttpsServer).setSecureContext({ ...readTlsMaterial(tls), minVersion: tls.minVersion });
+      admin?.reloadTls();
       events.emit({ action: 'config.reloaded', severity: 'medium', outcome: 'success', details: { tls: 'certificate' } });
       return true;
     } catch (err) {
@@ -126,6 +154,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     server,
     events,
     counters,
+    metrics,
+    admin,
     store,
     url,
     runtime: () => runtime,
@@ -147,8 +177,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       runtime = built;
       alerts.update(cfg.events.alerts);
       applyServerLimits(server, cfg.server.limits);
-      if (ownsEvents) await events.setSinks(createSinks(cfg.events, options.stdout ? { stdout: options.stdout } : {}));
-      const restartNeeded = cfg.server.listen !== old.config.server.listen || JSON.stringify(cfg.server.tls) !== JSON.stringify(old.config.server.tls) || cfg.state.store !== old.config.state.store;
+      if (ownsEvents) {
+        const next = createSinks(cfg.events, options.stdout ? { stdout: options.stdout } : {});
+        sinks = next;
+        await events.setSinks(next);
+      }
+      metrics.setRoutes(cfg.routes.map((r) => r.name));
+      const adminApplied = cfg.admin === undefined ? old.config.admin === undefined : admin !== undefined && admin.reload(cfg.admin);
+      const restartNeeded = !adminApplied || cfg.server.listen !== old.config.server.listen || JSON.stringify(cfg.server.tls) !== JSON.stringify(old.config.server.tls) || cfg.state.store !== old.config.state.store;
       events.emit({ action: 'config.reloaded', severity: 'medium', outcome: 'success', details: { routes: cfg.routes.length, restartNeeded } });
       // Old pools close once their in-flight requests finish (undici's close waits for them).
       void old.close();
@@ -166,6 +202,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await inventory?.close();
         await discovery?.stop();
         await alerts.close();
+        await admin?.close();
+        metrics.close();
         if (!options.store) await store.close();
         if (ownsEvents) await events.close();
       })();

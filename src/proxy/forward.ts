@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { RequestContext } from '../core/context.js';
@@ -7,6 +8,7 @@ import { ResponseRefused, type ResponseFilter } from '../core/stage.js';
 import type { Deny } from '../core/verdict.js';
 import { decodedBody } from './decode-body.js';
 import type { EventBus } from '../events/bus.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 import { filterResponseHeaders } from '../http/header-policy.js';
 import { sendProblem } from '../server/respond.js';
 import { classifyUpstreamError } from './upstream-error.js';
@@ -19,6 +21,7 @@ export interface ForwardInput {
   upstream: Upstream;
   pipeline: RoutePipeline;
   events: EventBus;
+  metrics: GatewayMetrics;
   headers: Record<string, string>;
   body: Buffer | string | undefined;
   /** Aborts the upstream request (client disconnect, shutdown). */
@@ -34,6 +37,7 @@ export interface ForwardInput {
 export async function forward(input: ForwardInput): Promise<number> {
   const { ctx, res, upstream, pipeline, events, abort } = input;
   const timeout = ctx.route.timeout ?? upstream.timeoutMs;
+  const sentAt = performance.now();
   let up;
   try {
     up = await upstream.pool.request({
@@ -59,12 +63,14 @@ export async function forward(input: ForwardInput): Promise<number> {
     });
   }
 
+  input.metrics.upstreamResponded(ctx.route.name, (performance.now() - sentAt) / 1000);
   const rawHeaders = up.headers as IncomingHttpHeaders;
   const head = { status: up.statusCode, headers: rawHeaders as Record<string, string | string[] | undefined> };
   const filters = pipeline.responseFilters(ctx, head);
   const outHeaders: Record<string, string | string[]> = filterResponseHeaders(head.headers, upstream.forwardResponseHeaders);
   outHeaders['x-request-id'] = ctx.id;
-  if (isEventStream(rawHeaders)) {
+  const stream = isEventStream(rawHeaders);
+  if (stream) {
     // Proxies between us and the client must not buffer a stream either.
     outHeaders['cache-control'] = 'no-cache';
     outHeaders['x-accel-buffering'] = 'no';
@@ -85,6 +91,7 @@ export async function forward(input: ForwardInput): Promise<number> {
 
   if (filters.some((f) => f.wholeBody)) return sendWhole(input, up.statusCode, outHeaders, source, filters);
 
+  if (stream) input.metrics.streamOpened();
   res.writeHead(up.statusCode, outHeaders);
   try {
     await pump(source, res, filters);
@@ -92,6 +99,7 @@ export async function forward(input: ForwardInput): Promise<number> {
     if (abort.aborted) return 499;
     up.body.destroy();
     if (err instanceof ResponseRefused) {
+      input.metrics.blocked(err.verdict.event?.stage, err.verdict.code);
       // A filter stopped the stream: its closing bytes (an error event) if it has them, else cut.
       if (err.final && !res.destroyed) res.end(err.final);
       else res.destroy();
@@ -106,6 +114,8 @@ export async function forward(input: ForwardInput): Promise<number> {
       details: { upstream: upstream.name, phase: 'body' },
     });
     res.destroy();
+  } finally {
+    if (stream) input.metrics.streamClosed();
   }
   return up.statusCode;
 }
@@ -113,6 +123,7 @@ export async function forward(input: ForwardInput): Promise<number> {
 /** A refusal of the upstream's answer before anything of it was sent. */
 function refuseAnswer(input: ForwardInput, verdict: Deny): number {
   const { ctx, res } = input;
+  input.metrics.blocked(verdict.event?.stage, verdict.code);
   return sendProblem(res, { code: verdict.code, status: verdict.status, detail: verdict.detail, requestId: ctx.id, kind: ctx.route.kind, headers: verdict.headers });
 }
 

@@ -9,6 +9,7 @@ import type { LocalEndpoint } from '../core/stage.js';
 import type { EventBus } from '../events/bus.js';
 import type { CompiledRoute, Runtime } from '../gateway/runtime.js';
 import type { Inflight } from '../gateway/inflight.js';
+import { HEALTH_ROUTE, LOCAL_ROUTE, type GatewayMetrics } from '../metrics/metrics.js';
 import { canonicalizeTarget, describeTargetReject } from '../http/canonical-path.js';
 import { checkFraming } from '../http/framing.js';
 import { buildUpstreamRequestHeaders } from '../http/header-policy.js';
@@ -30,6 +31,7 @@ export interface HandlerDeps {
   inflight: Inflight;
   /** Whether the connection uses TLS (for X-Forwarded-Proto). */
   secure: boolean;
+  metrics: GatewayMetrics;
   /** Records every request for the endpoint inventory. */
   inventory?: InventoryRecorder;
 }
@@ -38,11 +40,19 @@ export interface HandlerDeps {
 interface Refusal extends RefusalSubject {
   res: ServerResponse;
   events: EventBus;
+  metrics: GatewayMetrics;
 }
 
 function refuse(r: Refusal, v: Deny, kind: RouteKind | undefined, close: boolean): void {
   const status = sendProblem(r.res, { code: v.code, status: v.status, detail: v.detail, requestId: r.requestId, kind, headers: v.headers, close, fields: v.fields });
+  r.metrics.blocked(v.event?.stage, v.code);
   if (!v.quiet) emitRefusal(r.events, r, v, 'failure', status);
+}
+
+/** A refusal before the phases (framing, path, routing, query): nothing else finishes these requests. */
+function refuseEarly(r: Refusal, v: Deny, kind: RouteKind | undefined, close: boolean, startedAt: number): void {
+  refuse(r, v, kind, close);
+  r.metrics.requestFinished(r.route, r.res.statusCode, (performance.now() - startedAt) / 1000);
 }
 
 /**
@@ -51,7 +61,7 @@ function refuse(r: Refusal, v: Deny, kind: RouteKind | undefined, close: boolean
  * hands over a request pipelined behind it.
  */
 export function createRequestHandler(deps: HandlerDeps) {
-  const { events, inflight } = deps;
+  const { events, inflight, metrics } = deps;
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     // A request pipelined behind an answer that closes the connection is never processed (RFC 9112
     // §9.6); it gets no answer either: the socket closes once the earlier answer is out.
@@ -64,23 +74,24 @@ export function createRequestHandler(deps: HandlerDeps) {
     const method = req.method ?? 'GET';
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    const r: Refusal = { res, events, requestId, method, path: q < 0 ? url : url.slice(0, q), sourceIp: addr.clientIp };
+    const r: Refusal = { res, events, metrics, requestId, method, path: q < 0 ? url : url.slice(0, q), sourceIp: addr.clientIp };
     const cl = req.headers['content-length'];
     const hasBody = cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
 
     // connect: framing rules llhttp leaves to the application (G-1).
     const framing = checkFraming({ method, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion }, { maxHeaderCount: config.server.limits.headerCount });
-    if (!framing.ok) return refuse(r, deny('INVALID_REQUEST', framing.detail, { status: framing.status, event: { reason: framing.reason } }), undefined, true);
+    if (!framing.ok) return refuseEarly(r, deny('INVALID_REQUEST', framing.detail, { status: framing.status, event: { reason: framing.reason } }), undefined, true, startedAt);
 
     // canonicalize: one canonical path, matched and forwarded as is (G-4).
     const target = canonicalizeTarget(url);
-    if (!target.ok) return refuse(r, deny('INVALID_REQUEST', describeTargetReject(target.reason), { event: { reason: target.reason } }), undefined, true);
+    if (!target.ok) return refuseEarly(r, deny('INVALID_REQUEST', describeTargetReject(target.reason), { event: { reason: target.reason } }), undefined, true, startedAt);
     r.path = target.path;
 
     if (target.path === config.server.healthPath && (method === 'GET' || method === 'HEAD')) {
       if (hasBody) markClosing(res);
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-request-id': requestId, ...(hasBody ? { connection: 'close' } : {}) });
       res.end(method === 'HEAD' ? undefined : '{"status":"ok"}');
+      metrics.requestFinished(HEALTH_ROUTE, 200, (performance.now() - startedAt) / 1000);
       return;
     }
 
@@ -88,16 +99,20 @@ export function createRequestHandler(deps: HandlerDeps) {
     const hit = runtime.find(method, target.path);
     if (!hit) {
       deps.inventory?.record(method, target.path, undefined, 404, addr.clientIp);
-      return refuse(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody);
+      return refuseEarly(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody, startedAt);
     }
     if (hit.endpoint) {
       inflight.start();
       serveLocal(req, res, hit.endpoint, r, runtime.config.server.limits.bodyBytes).then(
-        () => inflight.end(),
+        () => {
+          inflight.end();
+          metrics.requestFinished(LOCAL_ROUTE, res.headersSent ? res.statusCode : 499, (performance.now() - startedAt) / 1000);
+        },
         () => {
           inflight.end();
           if (!res.headersSent) sendProblem(res, { code: 'INTERNAL_ERROR', detail: 'The gateway could not process this request.', requestId, close: true });
           else res.destroy();
+          metrics.requestFinished(LOCAL_ROUTE, res.statusCode, (performance.now() - startedAt) / 1000);
         },
       );
       return;
@@ -106,7 +121,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     r.route = route.config.name;
 
     const query = filterQuery(target.query, route.config.query);
-    if (!query.ok) return refuse(r, deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), route.config.kind, hasBody);
+    if (!query.ok) return refuseEarly(r, deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), route.config.kind, hasBody, startedAt);
 
     const abort = new RequestAbort();
     res.once('close', () => {
@@ -117,16 +132,20 @@ export function createRequestHandler(deps: HandlerDeps) {
       headers: req.headers, rawHeaders: req.rawHeaders, socket: req.socket, clientIp: addr.clientIp, peerIp: addr.peerIp, route: route.config, abort,
     });
 
+    const p: Proceed = { deps, runtime, route, ctx, r, abort, addr, hasBody, upstreamSeconds: undefined };
     inflight.start();
-    proceed(req, res, { deps, runtime, route, ctx, r, abort, addr, hasBody }).then(
+    proceed(req, res, p).then(
       () => {
         const status = res.headersSent ? res.statusCode : 499;
         ctx.end(status);
         deps.inventory?.record(method, ctx.path, route.config.name, status, addr.clientIp);
+        metrics.requestFinished(route.config.name, status, (performance.now() - startedAt) / 1000, p.upstreamSeconds);
         inflight.end();
       },
       () => {
-        ctx.end(res.headersSent ? res.statusCode : 500);
+        const status = res.headersSent ? res.statusCode : 500;
+        ctx.end(status);
+        metrics.requestFinished(route.config.name, status, (performance.now() - startedAt) / 1000, p.upstreamSeconds);
         inflight.end();
         // Last resort: anything unexpected refuses (fail closed) without leaking what happened.
         if (!res.headersSent) sendProblem(res, { code: 'INTERNAL_ERROR', detail: 'The gateway could not process this request.', requestId, close: true });
@@ -158,6 +177,8 @@ interface Proceed {
   abort: RequestAbort;
   addr: ClientAddress;
   hasBody: boolean;
+  /** Request sent upstream to last byte relayed; set once forward() returns. */
+  upstreamSeconds: number | undefined;
 }
 
 /** The phases from identify on: stages, body, upstream, audit. */
@@ -227,7 +248,9 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
   }
   const target = ctx.query !== undefined ? `${ctx.path}?${ctx.query}` : ctx.path;
   ctx.forwarded = true;
-  const status = await forward({ ctx, res, upstream, pipeline, events, headers, body, abort: p.abort, target });
+  const sentAt = performance.now();
+  const status = await forward({ ctx, res, upstream, pipeline, events, metrics: p.deps.metrics, headers, body, abort: p.abort, target });
+  p.upstreamSeconds = (performance.now() - sentAt) / 1000;
 
   // audit (skipped entirely when nothing consumes it: no sink, no subscriber)
   if (events.wants('request.completed')) {

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { observeDetector } from '../../metrics/process.js';
 import type { PromptGuard } from './detector/prompt-guard.js';
 import type { ScreenedText } from './texts.js';
 
@@ -17,6 +19,15 @@ const JOIN = '\n';
 
 /** Scores each screened text and all of them together; the highest score wins. */
 export function screenForInjection(guard: PromptGuard, texts: readonly ScreenedText[]): InjectionFinding | undefined {
+  const startedAt = performance.now();
+  try {
+    return screen(guard, texts);
+  } finally {
+    observeDetector((performance.now() - startedAt) / 1000);
+  }
+}
+
+function screen(guard: PromptGuard, texts: readonly ScreenedText[]): InjectionFinding | undefined {
   let best: InjectionFinding | undefined;
   for (const t of texts) {
     if (t.text.length === 0) continue;

@@ -47,7 +47,7 @@ export function jsonFilter(policy: OutputPolicy, transform?: (doc: unknown) => b
     wholeBody: true,
     onChunk(chunk) {
       size += chunk.length;
-      if (size > MAX_JSON_BYTES) throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer is too large to inspect.', { quiet: true }));
+      if (size > MAX_JSON_BYTES) throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer is too large to inspect.', { quiet: true, event: { stage: 'output-guard' } }));
       parts.push(chunk);
       return Buffer.alloc(0);
     },

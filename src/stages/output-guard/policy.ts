@@ -44,7 +44,7 @@ export class OutputPolicy {
       if (action === 'redact') redact.push(s);
       else if (action === 'block' && !this.blocked) {
         this.blocked = s;
-        throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer was withheld: it contained something this route does not let through.', { quiet: true }), final?.());
+        throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer was withheld: it contained something this route does not let through.', { quiet: true, event: { stage: 'output-guard' } }), final?.());
       }
     }
     return redact;

@@ -91,7 +91,7 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
     });
     queue.push(q);
     queuedBytes += ev.raw.length;
-    if (queuedBytes > MAX_QUEUED_BYTES) throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer could not be inspected within bounds.', { quiet: true }), finalBytes());
+    if (queuedBytes > MAX_QUEUED_BYTES) throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer could not be inspected within bounds.', { quiet: true, event: { stage: 'output-guard' } }), finalBytes());
   };
 
   const render = (q: Queued): Buffer => {
@@ -153,7 +153,7 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
       try {
         events = splitter.push(chunk);
       } catch {
-        throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer could not be inspected within bounds.', { quiet: true }), finalBytes());
+        throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer could not be inspected within bounds.', { quiet: true, event: { stage: 'output-guard' } }), finalBytes());
       }
       for (const ev of events) {
         accept(ev);
