@@ -10,6 +10,7 @@ import { registerQuarantine } from './quarantine.js';
 import { registerWatermark } from './watermark.js';
 import { registerInventory } from './inventory.js';
 import { registerDiscover } from './discover.js';
+import { registerAudit } from './audit.js';
 import { registerRoutes } from './routes.js';
 import { registerStart } from './start.js';
 
@@ -33,6 +34,7 @@ registerQuarantine(program);
 registerWatermark(program);
 registerInventory(program);
 registerDiscover(program);
+registerAudit(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`bulwark: ${err instanceof Error ? err.message : String(err)}\n`);

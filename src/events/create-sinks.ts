@@ -11,7 +11,7 @@ export function createSinks(config: BulwarkConfig['events'], options: { stdout?:
   const sinks: EventSink[] = [];
   for (const s of config.sinks) {
     if (s.type === 'stdout') sinks.push(createStdoutSink({ minSeverity: s.minSeverity, ...(options.stdout ? { stream: options.stdout } : {}) }));
-    else if (s.type === 'file') sinks.push(createFileSink({ path: s.path, minSeverity: s.minSeverity }));
+    else if (s.type === 'file') sinks.push(createFileSink({ path: s.path, minSeverity: s.minSeverity, rotate: s.rotate, keep: s.keep, chain: s.chain }));
   }
   return sinks;
 }
