@@ -10,3 +10,4 @@ export { createEventBus, EVENT_ACTIONS, type EventBus, type SecurityEvent, type 
 export { configSchema, loadConfigFile, parseConfigText, ConfigError, type BulwarkConfig, type BulwarkConfigInput, type RouteConfig } from './config/index.js';
 export type { Store } from './stores/store.js';
 export { createStore } from './stores/create-store.js';
+export { verifyWebhookSignature, signWebhook } from './events/sinks/webhook-signature.js';

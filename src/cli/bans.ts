@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
+import { createCliEventBus } from './cli-events.js';
 import { parseDuration } from '../config/units.js';
-import { createEventBus } from '../events/bus.js';
-import { createSinks } from '../events/create-sinks.js';
 import { Bans, type BanTarget } from '../stages/ban/bans.js';
 import { createStore } from '../stores/create-store.js';
 import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
@@ -23,7 +22,7 @@ export function registerBans(program: Command): void {
   const withBans = async (opts: BansOptions, fn: (b: Bans) => Promise<void>) => {
     const { config } = loadOrExit(opts.config);
     const store = createStore(config.state);
-    const events = createEventBus({ sinks: createSinks(config.events, { stdout: process.stderr }) });
+    const events = createCliEventBus(config);
     try {
       await fn(new Bans(store, events));
     } finally {

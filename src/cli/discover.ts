@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { createCliEventBus } from './cli-events.js';
 import { parseDuration } from '../config/units.js';
-import { createEventBus } from '../events/bus.js';
-import { createSinks } from '../events/create-sinks.js';
 import { normalizeRoutePath, normalizeSpecPath, type ShadowEndpoint } from '../inventory/discover/compare.js';
 import { draftRoutes, renderDraft, type DraftSelection } from '../inventory/discover/draft.js';
 import { runDiscovery, type DiscoveryRun, type SourceResult } from '../inventory/discover/drift.js';
@@ -126,7 +125,7 @@ export function registerDiscover(program: Command): void {
       const progress = process.stderr.isTTY && !opts.json ? (m: string) => process.stderr.write(`discover: ${m}\n`) : undefined;
 
       const store = createStore(config.state);
-      const events = createEventBus({ sinks: createSinks(config.events, { stdout: process.stderr }) });
+      const events = createCliEventBus(config);
       let run: DiscoveryRun;
       try {
         run = await runDiscovery({

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
+import { createCliEventBus } from './cli-events.js';
 import { parseDuration } from '../config/units.js';
-import { createEventBus } from '../events/bus.js';
-import { createSinks } from '../events/create-sinks.js';
 import { ApiKeyStore, sha256, type ApiKeyRecord } from '../stages/auth/api-key-store.js';
 import { createStore } from '../stores/create-store.js';
 import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
@@ -21,7 +20,7 @@ export function registerKeys(program: Command): void {
   const open = (opts: KeysOptions) => {
     const { config } = loadOrExit(opts.config);
     const store = createStore(config.state);
-    const events = createEventBus({ sinks: createSinks(config.events, { stdout: process.stderr }) });
+    const events = createCliEventBus(config);
     return { config, store, events, keys: new ApiKeyStore(store) };
   };
   // Every subcommand opens the store, works, and closes it (also on errors).

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { createEventBus } from '../events/bus.js';
-import { createSinks } from '../events/create-sinks.js';
+import { createCliEventBus } from './cli-events.js';
 import type { BulwarkConfig } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import { Quarantine } from '../stages/poisoning/quarantine.js';
@@ -25,7 +24,7 @@ export function registerQuarantine(program: Command): void {
   const run = async (opts: QuarantineOptions, fn: (c: Ctx) => Promise<void>) => {
     const { config } = loadOrExit(opts.config);
     const store = createStore(config.state);
-    const events = createEventBus({ sinks: createSinks(config.events, { stdout: process.stderr }) });
+    const events = createCliEventBus(config);
     try {
       await fn({ q: new Quarantine(store), config, events });
     } finally {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertRuleProblem } from '../events/alerts/rules.js';
+import { SYSLOG_FACILITIES, type SyslogFacility } from '../events/sinks/syslog-format.js';
 import { duration, listenAddress, size } from './units.js';
 import { routeSchema } from './schema-route.js';
 
@@ -120,8 +121,30 @@ const sink = z.discriminatedUnion('type', [
     chain: z.boolean().prefault(false),
     minSeverity: severity.optional(),
   }),
-  z.strictObject({ type: z.literal('syslog'), address: z.string().regex(/^(udp|tcp):\/\//), minSeverity: severity.optional() }),
-  z.strictObject({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }), secret: z.string().min(16).optional(), minSeverity: severity.optional() }),
+  z.strictObject({
+    type: z.literal('syslog'),
+    address: z.string().regex(/^(udp|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?\/?$/, 'udp://, tcp:// or tls://host:port').describe('RFC 5424 over UDP, TCP (octet counting) or TLS.'),
+    facility: z.enum(Object.keys(SYSLOG_FACILITIES) as [SyslogFacility, ...SyslogFacility[]]).prefault('local4'),
+    appName: z.string().regex(/^[\x21-\x7e]{1,48}$/).prefault('bulwark'),
+    hostname: z.string().min(1).optional(),
+    tls: z.strictObject({ ca: filePath.optional(), cert: filePath.optional(), key: filePath.optional(), servername: z.string().min(1).optional() }).optional().describe('With tls://: the collector CA, a client certificate, the expected name.'),
+    maxMessageBytes: z.number().int().min(480).max(65000).prefault(8192),
+    maxQueue: z.number().int().min(1).prefault(10_000).describe('Events held while the collector is away; the oldest are dropped (and counted) past this.'),
+    minSeverity: severity.optional(),
+  }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }),
+    secret: z.string().min(16).optional().describe('Signs each delivery: X-Bulwark-Signature: sha256=HMAC(secret, timestamp + "." + body).'),
+    minSeverity: severity.optional(),
+    batch: z.strictObject({ size: z.number().int().min(1).max(1000).prefault(50), wait: duration().prefault('1s') }).prefault({}),
+    retry: z.strictObject({ initial: duration().prefault('1s'), max: duration().prefault('1m'), attempts: z.number().int().min(1).prefault(12), maxAge: duration().optional() }).prefault({}),
+    timeout: duration().prefault('10s'),
+    queue: z
+      .strictObject({ path: filePath.optional(), maxEvents: z.number().int().min(100).prefault(100_000), durable: z.boolean().prefault(true) })
+      .prefault({})
+      .describe('Durable queue (SQLite) so alerts survive a receiver outage and a restart; default .bulwark/webhook-queue.db next to the state db.'),
+  }),
 ]);
 
 const alertAction = z.union([

@@ -11,7 +11,9 @@ describe('security events', () => {
   it('use ECS field names, nested as ECS JSON expects', () => {
     const e = buildEvent({ action: 'auth.failure', outcome: 'failure', severity: 'medium', sourceIp: '10.0.0.1', userId: 'u1', method: 'POST', path: '/v1/chat/completions', status: 401, rule: 'r', requestId: 'id-1', route: 'chat', code: 'AUTH_REQUIRED', reason: 'expired' }, new Date(0));
     assert.equal(e['@timestamp'], '1970-01-01T00:00:00.000Z');
-    assert.deepEqual(e.event, { kind: 'event', category: ['authentication'], action: 'auth.failure', outcome: 'failure', severity: 47, reason: 'expired' });
+    const { id, ...rest } = e.event;
+    assert.match(id, /^[0-9a-f-]{36}$/, 'a unique id (receivers de-duplicate by it)');
+    assert.deepEqual(rest, { kind: 'event', category: ['authentication'], action: 'auth.failure', outcome: 'failure', severity: 47, reason: 'expired' });
     assert.equal(e.source?.ip, '10.0.0.1');
     assert.equal(e.user?.id, 'u1');
     assert.equal(e.http?.request.method, 'POST');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * Security events: one JSON object per line with Elastic Common Schema field names, so any
  * SIEM ingests them without a parser. Bulwark-specific details live under `bulwark.*`.
@@ -31,7 +32,8 @@ const CATEGORY: Partial<Record<string, string[]>> = {
 
 export interface SecurityEvent {
   '@timestamp': string;
-  event: { kind: 'event' | 'alert'; category: string[]; action: EventAction; outcome: EventOutcome; severity: number; reason?: string };
+  /** `id`: unique per event (receivers de-duplicate webhook deliveries by it). */
+  event: { id: string; kind: 'event' | 'alert'; category: string[]; action: EventAction; outcome: EventOutcome; severity: number; reason?: string };
   message?: string;
   source?: { ip: string };
   user?: { id: string };
@@ -77,6 +79,7 @@ export function buildEvent(input: EventInput, now: Date = new Date()): SecurityE
   const ev: SecurityEvent = {
     '@timestamp': now.toISOString(),
     event: {
+      id: randomUUID(),
       kind: input.action === 'alert.fired' ? 'alert' : 'event',
       category: CATEGORY[input.action.split('.')[0] as string] ?? ['web'],
       action: input.action,

@@ -17,6 +17,7 @@ import { createStore } from '../stores/create-store.js';
 import type { Store } from '../stores/store.js';
 import { createInflight } from './inflight.js';
 import { buildRuntime, type Runtime } from './runtime.js';
+import type { EventInput } from '../events/event.js';
 import { createInventoryRecorder } from '../inventory/recorder.js';
 import { startDiscoveryScheduler } from '../inventory/discover/index.js';
 import { compileRule, createAlertEngine } from '../events/alerts/index.js';
@@ -68,7 +69,9 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   // The sinks this gateway made (none when the caller supplied the bus), for the sink metrics.
-  let sinks: readonly EventSink[] = options.events ? [] : createSinks(config.events, options.stdout ? { stdout: options.stdout } : {});
+  // Webhooks report failed deliveries through the bus (only ever later, asynchronously).
+  const sinkOptions = (c: BulwarkConfig) => ({ ...(options.stdout ? { stdout: options.stdout } : {}), emit: (i: EventInput) => events.emit(i), queueDir: dirname(c.state.sqlite.path) });
+  let sinks: readonly EventSink[] = options.events ? [] : createSinks(config.events, sinkOptions(config));
   const events = options.events ?? createEventBus({ sinks });
   const ownsEvents = options.events === undefined;
   const store = options.store ?? createStore(config.state);
@@ -178,7 +181,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       alerts.update(cfg.events.alerts);
       applyServerLimits(server, cfg.server.limits);
       if (ownsEvents) {
-        const next = createSinks(cfg.events, options.stdout ? { stdout: options.stdout } : {});
+        const next = createSinks(cfg.events, sinkOptions(cfg));
         sinks = next;
         await events.setSinks(next);
       }

@@ -4,5 +4,5 @@ import { BUILTIN_STAGES } from './builtin-stages.js';
 export function availableFeatures(): ReadonlySet<string> {
   // Core features beside the stages: alert rules on the event bus, the endpoint inventory and
   // the scheduled spec discovery.
-  return new Set([...BUILTIN_STAGES.map((s) => s.name), 'alerts', 'inventory', 'admin', 'audit-chain']);
+  return new Set([...BUILTIN_STAGES.map((s) => s.name), 'alerts', 'inventory', 'admin', 'audit-chain', 'sink-syslog', 'sink-webhook']);
 }
