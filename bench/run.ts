@@ -1,6 +1,8 @@
 // npm run bench: direct upstream vs a minimal node:http+undici proxy vs the gateway (no stages),
 // in alternating rounds so machine noise hits all three alike. Prints medians and ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -50,6 +52,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   const upstream = await start('upstream');
+  // A webhook receiver that accepts connections and never answers.
+  const hanging = http.createServer(() => undefined);
+  await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+  hanging.unref();
+  const hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`;
   // gateway: the chat route as users configure it (kind openai-chat: strict JSON decoding, the
   // chat schema, re-serialization). gateway-raw: the same gateway with a passthrough route, i.e.
   // the proxy core alone (framing, canonical path, routing, header policy, streaming).
@@ -69,6 +76,7 @@ async function main() {
     'gateway-tk-mem': await start('gateway', upstream, { BENCH_LIMIT: 'tokens-memory' }, 'gateway-tk-mem'),
     'gateway-tk-redis': await start('gateway', upstream, { BENCH_LIMIT: 'tokens-redis' }, 'gateway-tk-redis'),
     'gateway-guard': await start('gateway', upstream, { BENCH_GUARD: '1' }, 'gateway-guard'),
+    'gateway-sinks': await start('gateway', upstream, { BENCH_SINKS: '1', BENCH_HOOK_URL: hangingUrl }, 'gateway-sinks'),
   };
   const names = Object.keys(targets);
   const redactTarget = await start('gateway', upstream, { BENCH_REDACT: '1' }, 'gateway-redact');
@@ -96,9 +104,9 @@ async function main() {
     for (const name of Object.keys(r)) {
       process.stdout.write(`  ${name.padEnd(17)} ${m(name, 'rps').toFixed(0).padStart(9)} ${m(name, 'mean').toFixed(3).padStart(8)} ${m(name, 'p50').toFixed(0).padStart(7)} ${m(name, 'p99').toFixed(0).padStart(7)} ${String(m(name, 'errors')).padStart(7)}\n`);
     }
-    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis', 'gateway-tk-mem', 'gateway-tk-redis', 'gateway-guard'] : [])]) {
+    for (const g of ['gateway', 'gateway-raw', ...(r['gateway-jwt'] ? ['gateway-jwt', 'gateway-apikey', 'gateway-rl-mem', 'gateway-rl-redis', 'gateway-tk-mem', 'gateway-tk-redis', 'gateway-guard', 'gateway-sinks'] : [])]) {
       if (g.startsWith('gateway-') && g !== 'gateway-raw') {
-        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the request limiter' : g.includes('-tk-') ? 'the token budget' : g === 'gateway-guard' ? 'the injection screen' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
+        process.stdout.write(`  ${g}: ${g.includes('-rl-') ? 'the request limiter' : g.includes('-tk-') ? 'the token budget' : g === 'gateway-guard' ? 'the injection screen' : g === 'gateway-sinks' ? 'every sink on (file with chain, syslog, webhook to a hanging receiver)' : 'auth'} adds ${((m(g, 'mean') - m('gateway', 'mean')) * 1000).toFixed(0)} us per request (mean latency vs gateway without auth)\n`);
       }
       process.stdout.write(`  ${g}: throughput ${(m(g, 'rps') / m('baseline', 'rps')).toFixed(3)} x baseline, ${(m(g, 'rps') / m('direct', 'rps')).toFixed(3)} x direct; mean latency added ${(m(g, 'mean') - m('direct', 'mean')).toFixed(3)} ms vs direct, ${(m(g, 'mean') - m('baseline', 'mean')).toFixed(3)} ms vs baseline\n`);
     }

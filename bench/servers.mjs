@@ -3,12 +3,16 @@
 // Plain JavaScript on purpose: a TypeScript loader (tsx) rewrites closures with name helpers, which
 // would tax both proxies and hide the difference being measured. The gateway is the built dist/.
 import http from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { configSchema, createGateway } from '../dist/index.js';
 import { ApiKeyStore } from '../dist/stages/auth/api-key-store.js';
 
 const [role, upstreamUrl] = process.argv.slice(2);
+const benchDir = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
 
 const ANSWER = JSON.stringify({
   id: 'chatcmpl-bench', object: 'chat.completion', created: 0, model: 'bench',
@@ -107,7 +111,18 @@ if (role === 'upstream') {
       // BENCH_GUARD=1: the prompt-injection screen on every message (and their concatenation).
       ...(process.env.BENCH_GUARD ? { input: { promptInjection: { action: 'block' } } } : {}),
     }],
-    events: { sinks: [] },
+    // BENCH_SINKS=1: every sink on, each event to all of them: a hash-chained rotating file,
+    // syslog over UDP, and a webhook whose receiver hangs (BENCH_HOOK_URL) — the data path must
+    // not wait for any of them.
+    events: process.env.BENCH_SINKS
+      ? {
+          sinks: [
+            { type: 'file', path: join(benchDir, 'security.jsonl'), chain: true, rotate: '50mb', keep: 2 },
+            { type: 'syslog', address: 'udp://127.0.0.1:9' },
+            { type: 'webhook', url: process.env.BENCH_HOOK_URL, queue: { path: join(benchDir, 'webhook-queue.db') } },
+          ],
+        }
+      : { sinks: [] },
   });
   const gw = await createGateway({ config });
   if (authMode === 'jwt') {
