@@ -1,10 +1,9 @@
+import { listenOn } from '../server/listen.js';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { parseListen } from '../config/units.js';
 import type { BulwarkConfig } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
@@ -163,17 +162,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   // The admin API is for a few operators and a scraper.
   server.maxConnections = 64;
 
-  const { host, port } = parseListen(config.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${secure ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
+  const url = await listenOn(server, config.listen, secure);
 
   let closing: Promise<void> | undefined;
   return {

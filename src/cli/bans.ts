@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { createCliEventBus } from './cli-events.js';
+import { withCliState } from './cli-events.js';
 import { parseDuration } from '../config/units.js';
 import { Bans, type BanTarget } from '../stages/ban/bans.js';
-import { createStore } from '../stores/create-store.js';
-import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
+import { DEFAULT_CONFIG_FILE } from './load-or-exit.js';
 
 interface BansOptions {
   config: string;
@@ -19,17 +18,7 @@ function target(spec: string): BanTarget {
 /** `bulwark bans`: the ban list in the configured store (shared with running gateways on SQLite or Redis). */
 export function registerBans(program: Command): void {
   const bans = program.command('bans').description('List, add and remove bans of addresses and identities.');
-  const withBans = async (opts: BansOptions, fn: (b: Bans) => Promise<void>) => {
-    const { config } = loadOrExit(opts.config);
-    const store = createStore(config.state);
-    const events = createCliEventBus(config);
-    try {
-      await fn(new Bans(store, events));
-    } finally {
-      await store.close();
-      await events.close();
-    }
-  };
+  const withBans = (opts: BansOptions, fn: (b: Bans) => Promise<void>) => withCliState(opts.config, ({ store, events }) => fn(new Bans(store, events)));
   const common = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE).option('--json', 'machine-readable output');
 
   common(bans.command('list').description('Active bans.').addHelpText('after', '\nExample:\n  bulwark bans list -c bulwark.yaml --json')).action(async (opts: BansOptions) =>

@@ -2,6 +2,9 @@ import { dirname } from 'node:path';
 import type { BulwarkConfig } from '../config/schema.js';
 import { createEventBus, type EventBus } from '../events/bus.js';
 import { createSinks } from '../events/create-sinks.js';
+import { createStore } from '../stores/create-store.js';
+import type { Store } from '../stores/store.js';
+import { loadOrExit } from './load-or-exit.js';
 
 /**
  * The event bus of a CLI command: the config's sinks, stdout lines on stderr (stdout carries the
@@ -13,4 +16,20 @@ export function createCliEventBus(config: BulwarkConfig): EventBus {
     sinks: createSinks(config.events, { stdout: process.stderr, emit: (i) => bus.emit(i), queueDir: dirname(config.state.sqlite.path) }),
   });
   return bus;
+}
+
+/**
+ * Runs a CLI command body with the configured store and event bus, closing both afterwards (a
+ * command that leaves a Redis connection or a webhook queue open never exits).
+ */
+export async function withCliState<T>(configPath: string, fn: (s: { config: BulwarkConfig; store: Store; events: EventBus }) => Promise<T>): Promise<T> {
+  const { config } = loadOrExit(configPath);
+  const store = createStore(config.state);
+  const events = createCliEventBus(config);
+  try {
+    return await fn({ config, store, events });
+  } finally {
+    await store.close();
+    await events.close();
+  }
 }

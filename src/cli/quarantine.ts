@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { createCliEventBus } from './cli-events.js';
+import { withCliState } from './cli-events.js';
 import type { BulwarkConfig } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import { Quarantine } from '../stages/poisoning/quarantine.js';
 import { releaseItem } from '../stages/poisoning/release.js';
-import { createStore } from '../stores/create-store.js';
-import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
+import { DEFAULT_CONFIG_FILE } from './load-or-exit.js';
 
 interface QuarantineOptions {
   config: string;
@@ -21,17 +20,7 @@ interface Ctx {
 /** `bulwark quarantine`: review items the poisoning guard held, in the configured store. */
 export function registerQuarantine(program: Command): void {
   const cmd = program.command('quarantine').description('List, release (forward) or drop items held by the poisoning guard.');
-  const run = async (opts: QuarantineOptions, fn: (c: Ctx) => Promise<void>) => {
-    const { config } = loadOrExit(opts.config);
-    const store = createStore(config.state);
-    const events = createCliEventBus(config);
-    try {
-      await fn({ q: new Quarantine(store), config, events });
-    } finally {
-      await store.close();
-      await events.close();
-    }
-  };
+  const run = (opts: QuarantineOptions, fn: (c: Ctx) => Promise<void>) => withCliState(opts.config, ({ config, store, events }) => fn({ q: new Quarantine(store), config, events }));
   const common = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE).option('--json', 'machine-readable output');
 
   common(cmd.command('list').description('Held items, oldest first (the body is not shown).').addHelpText('after', '\nExample:\n  bulwark quarantine list -c bulwark.yaml --json')).action(async (opts: QuarantineOptions) =>

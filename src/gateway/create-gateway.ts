@@ -1,6 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseListen } from '../config/units.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/config-error.js';
 import type { BulwarkConfig } from '../config/schema.js';
@@ -18,6 +16,7 @@ import type { Store } from '../stores/store.js';
 import { createInflight } from './inflight.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import type { EventInput } from '../events/event.js';
+import { listenOn } from '../server/listen.js';
 import { createInventoryRecorder } from '../inventory/recorder.js';
 import { startDiscoveryScheduler } from '../inventory/discover/index.js';
 import { compileRule, createAlertEngine } from '../events/alerts/index.js';
@@ -97,17 +96,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const inventory = config.inventory?.record === false ? undefined : createInventoryRecorder({ store, events });
   const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined, metrics, ...(inventory ? { inventory } : {}) });
   const server = createDataServer(config, handler, events);
-  const { host, port } = parseListen(config.server.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
+  const url = await listenOn(server, config.server.listen, config.server.tls !== undefined);
   let admin: AdminServer | undefined;
   if (config.admin) {
     try {

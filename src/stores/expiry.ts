@@ -31,3 +31,18 @@ export function assertIncrementStep(by: number): void {
 export function notACounter(key: string): TypeError {
   return new TypeError(`key "${key}" holds a value that is not an integer counter`);
 }
+
+/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
+export function assertUnits(name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
+  }
+}
+
+/** A spend window in whole milliseconds (rounded up, as every store does). */
+export function spendWindow(windowMs: number): number {
+  if (!Number.isFinite(windowMs) || windowMs <= 0) {
+    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
+  }
+  return Math.ceil(windowMs);
+}

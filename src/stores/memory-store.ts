@@ -6,6 +6,8 @@ import {
   expiresAtFor,
   isExpired,
   notACounter,
+  assertUnits,
+  spendWindow,
 } from './expiry.js';
 
 export interface MemoryStoreOptions {
@@ -294,20 +296,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   };
 }
 
-/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
-function assertUnits(name: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
-  }
-}
-
-/** A spend window in whole milliseconds (rounded up, as every store does). */
-function spendWindow(windowMs: number): number {
-  if (!Number.isFinite(windowMs) || windowMs <= 0) {
-    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
-  }
-  return Math.ceil(windowMs);
-}
 
 /**
  * For a refused spend: ms until enough of the oldest entries leave for `amount` to fit, or the

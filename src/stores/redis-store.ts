@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { assertIncrementStep, expiresAtFor, notACounter } from './expiry.js';
+import { assertIncrementStep, expiresAtFor, notACounter, assertUnits, spendWindow } from './expiry.js';
 import type { Store } from './store.js';
 
 export interface RedisStoreOptions {
@@ -249,17 +249,3 @@ function spendKeys(key: string): [string, string] {
   return [`\u0000spend:z:${key}`, `\u0000spend:h:${key}`];
 }
 
-/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
-function assertUnits(name: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
-  }
-}
-
-/** A spend window in whole milliseconds (rounded up, as every store does). */
-function spendWindow(windowMs: number): number {
-  if (!Number.isFinite(windowMs) || windowMs <= 0) {
-    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
-  }
-  return Math.ceil(windowMs);
-}

@@ -9,6 +9,8 @@ import {
   assertIncrementStep,
   expiresAtFor,
   notACounter,
+  assertUnits,
+  spendWindow,
 } from './expiry.js';
 
 export interface SqliteStoreOptions {
@@ -424,17 +426,3 @@ function loadDatabase(): typeof DatabaseConstructor {
   }
 }
 
-/** Spend amounts and limits are whole units: a fraction or a negative would corrupt the total. */
-function assertUnits(name: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer, got ${n}`);
-  }
-}
-
-/** A spend window in whole milliseconds (rounded up, as every store does). */
-function spendWindow(windowMs: number): number {
-  if (!Number.isFinite(windowMs) || windowMs <= 0) {
-    throw new RangeError(`windowMs must be a positive finite number of milliseconds, got ${windowMs}`);
-  }
-  return Math.ceil(windowMs);
-}

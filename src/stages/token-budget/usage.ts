@@ -163,6 +163,9 @@ function jsonObserver(out: OutputCounter, maxBytes: number): UsageObserver {
       const tally = new UsageTally();
       if (isRecord(doc)) {
         tally.add(doc.usage);
+        // Reported usage settles the budget: counting the answer's text would be wasted work.
+        const reported = tally.result();
+        if (reported) return (result = { usage: reported, estimatedOutput: 0 });
         addChoices(out, doc.choices);
         if (Array.isArray(doc.content)) {
           // Anthropic: text and tool_use blocks
