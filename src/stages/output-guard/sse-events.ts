@@ -53,11 +53,16 @@ export class SseSplitter {
     const buf = this.#buf;
     let eventStart = 0;
     while (i < buf.length) {
-      const c = buf[i] as number;
-      if (c !== LF && c !== CR) {
-        i++;
-        continue;
+      // Jump to the next line terminator (native search; CR is rare, LF usual).
+      const lf = buf.indexOf(LF, i);
+      const cr = buf.indexOf(CR, i);
+      const at = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+      if (at < 0) {
+        i = buf.length;
+        break;
       }
+      i = at;
+      const c = buf[i] as number;
       const line = buf.toString('utf8', this.#lineStart, i);
       let next = i + 1;
       let eol = c === LF ? '\n' : '\r';

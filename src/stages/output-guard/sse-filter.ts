@@ -34,6 +34,12 @@ function spansIn(policy: OutputPolicy, text: string): Span[] {
   return [...s.push(text).spans, ...s.finish().spans];
 }
 
+// Every chunk of a stream repeats the same ids, model names and object types: a string already
+// found clean in this stream is not checked again (bounded; cleared when full).
+const MAX_CLEAN_CACHE = 256;
+// Nothing a recognizer matches is shorter than this (an e-mail address like a@b.io).
+const MIN_CHECKED_CHARS = 6;
+
 /**
  * An SSE answer redacted on the stream itself. The text that counts is each channel's
  * concatenation across events (choice content, each tool call's argument fragments, Anthropic
@@ -49,6 +55,18 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
   let eol = '\n';
   let out: Buffer[] = [];
   const finalBytes = () => Buffer.concat([...out, policy.errorEvent(eol)]);
+
+  const clean = new Set<string>();
+  const checkStandalone = (text: string): Span[] => {
+    if (text.length < MIN_CHECKED_CHARS || clean.has(text)) return [];
+    const spans = spansIn(policy, text);
+    if (spans.length === 0) {
+      if (clean.size >= MAX_CLEAN_CACHE) clean.clear();
+      clean.add(text);
+      return [];
+    }
+    return policy.decide(spans, finalBytes);
+  };
 
   const channel = (name: string): Channel => {
     let ch = channels.get(name);
@@ -80,13 +98,13 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
     }
     if (obj !== undefined) {
       otherStrings(obj, found.map((p) => p.path), (path, text) => {
-        const redact = policy.decide(spansIn(policy, text), finalBytes);
+        const redact = checkStandalone(text);
         if (redact.length > 0) q.replaced.push({ path, text: applySpans(text, 0, redact) });
       });
     }
     ev.lines.forEach((line, i) => {
       if (line.startsWith('data:')) return;
-      const redact = policy.decide(spansIn(policy, line), finalBytes);
+      const redact = checkStandalone(line);
       if (redact.length > 0) q.lines.set(i, applySpans(line, 0, redact));
     });
     queue.push(q);
