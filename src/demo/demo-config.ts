@@ -17,7 +17,13 @@ export function demoConfig(upstreamUrl: string, listen: string): BulwarkConfigIn
       tokenEndpoint: { path: '/oauth/token', ttl: '15m', rotateKeys: '24h' },
     },
     routes: [
-      { name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat', auth: { any: ['jwt', 'apiKey'], roles: ['ai-user'] }, input: { maxTokens: 1024 } },
+      {
+        name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat', auth: { any: ['jwt', 'apiKey'], roles: ['ai-user'] },
+        input: { maxTokens: 1024, promptInjection: { action: 'block' }, canary: true },
+        output: { redact: ['secrets', 'pii'], canary: 'block' },
+        rateLimit: [{ by: 'identity', requests: 60, per: '1m' }, { by: 'identity', tokens: 200_000, per: '1d' }, { by: 'identity', concurrent: 4 }, { by: 'ip', requests: 120, per: '1m' }],
+        adaptive: { onSignals: ['auth.failure', 'prompt.injection', 'inventory.probe'], penalty: 0.5, ban: '1m' },
+      },
       { name: 'embeddings', match: { methods: ['POST'], path: '/v1/embeddings' }, kind: 'openai-embeddings', auth: { any: ['jwt', 'apiKey'], roles: ['ai-user'] } },
       { name: 'messages', match: { methods: ['POST'], path: '/v1/messages' }, kind: 'anthropic-messages', auth: { any: ['jwt', 'apiKey'], roles: ['ai-user'] }, input: { maxTokens: 1024 } },
       { name: 'models', match: { methods: ['GET'], path: '/v1/models' }, kind: 'passthrough', auth: { public: true } },
