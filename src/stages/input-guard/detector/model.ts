@@ -1,3 +1,4 @@
+import { seededRandom } from '../../../util/seeded-random.js';
 /**
  * L2-regularized logistic regression over hashed sparse features, trained with AdaGrad,
  * with Platt calibration of the raw margin, and a compact serialized form
@@ -37,17 +38,8 @@ export interface TrainedModel {
   cv?: unknown;
 }
 
-/** Seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32), shared with the tests that need reproducible randomness. */
+export const rng = seededRandom;
 
 export function sigmoid(z: number): number {
   if (z >= 0) return 1 / (1 + Math.exp(-z));

@@ -2,21 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { vectorMatchesClient, watermarkVector } from './numbers.js';
+import { seededRandom } from '../../../util/seeded-random.js';
 
 const KEY = createHash('sha256').update('test-key:numbers').digest();
 const INPUT = 'The quick brown fox jumps over the lazy dog.';
 
-/** Deterministic PRNG (mulberry32) and a Gaussian from it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** A random unit vector of `dim` values, like an embedding. */
 function unitVector(dim: number, seed: number): number[] {

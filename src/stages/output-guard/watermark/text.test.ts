@@ -5,6 +5,7 @@ import { createMemoryStore } from '../../../stores/memory-store.js';
 import type { Store } from '../../../stores/store.js';
 import { CLIENT_PREFIX, WATERMARK_KEY, identifyWithStore, lookupClient, lookupClients, rememberClient, watermarkKey } from './registry.js';
 import { ENGLISH_ANSWER } from './test-fixtures.js';
+import { seededRandom } from '../../../util/seeded-random.js';
 import {
   TAG_LENGTH,
   TAG_SYMBOLS,
@@ -33,17 +34,7 @@ const registry = (k: WatermarkKey) => {
   return (hex: string) => m.get(hex);
 };
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Raw index of every visible code unit of a marked text (tags skipped). */
 function visibleIndex(marked: string): number[] {
