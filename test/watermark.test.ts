@@ -97,3 +97,12 @@ it('answers carry an invisible per-client tag; `bulwark watermark identify` name
     await up.close();
   }
 });
+
+it('a config with output.watermark is enforced: check accepts it, start would not refuse it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-wm-check-'));
+  const file = join(dir, 'bulwark.yaml');
+  writeFileSync(file, `version: 1\nserver: { listen: "127.0.0.1:0" }\nupstreams: { llm: { url: "http://127.0.0.1:9" } }\nroutes:\n  - name: chat\n    match: { methods: [POST], path: /v1/chat/completions }\n    kind: openai-chat\n    auth: { public: true }\n    output: { watermark: { text: true, numbers: round4 } }\nevents: { sinks: [] }\n`);
+  const r = runCli(['check', '-c', file, '--fail-on', 'none']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, /not enforced/);
+});

@@ -87,7 +87,7 @@ export function registerDiscover(program: Command): void {
     .command('discover')
     .description('Compare upstream OpenAPI/Swagger specs and observed traffic with the routes: shadow endpoints, stale routes, method mismatches, unknown traffic.')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
-    .option('--openapi <source>', 'spec file (JSON/YAML) or http(s) URL; repeatable (default: inventory.openapi)', collect, [])
+    .option('--openapi <source>', 'spec file (JSON/YAML) or http(s) URL; repeatable; without it, inventory.openapi of the config', collect, [])
     .option('--upstream <name>', 'the upstream the specs describe (default: the upstream with the spec URL\'s origin)')
     .option('--no-base-path', 'do not prefix the spec\'s server base path (servers[0].url / basePath)')
     .option('--json', 'machine-readable output')

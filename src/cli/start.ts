@@ -41,7 +41,7 @@ async function startFromFile(opts: StartOptions): Promise<void> {
   const { file, config } = loadOrExit(opts.config);
   refuseUnenforced(config);
   const gw = await createGateway({ config, configFile: file });
-  process.stderr.write(`bulwark: ${config.routes.length} routes, listening on ${gw.url}\n`);
+  process.stderr.write(`bulwark: ${config.routes.length} route${config.routes.length === 1 ? '' : 's'}, listening on ${gw.url}\n`);
   let watcher: FSWatcher | undefined;
   if (opts.watch) {
     let timer: NodeJS.Timeout | undefined;

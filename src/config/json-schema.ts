@@ -55,13 +55,15 @@ export function configReferenceMarkdown(): string {
   return `# Configuration reference
 
 Generated from the config schema (\`src/config/schema.ts\`) by \`npm run schema\`; a test fails when
-this page or \`schema/bulwark.schema.json\` drifts from the code. Durations accept \`500ms\`, \`30s\`,
-\`1m\`, \`1h\`, \`1d\` or a number of milliseconds; sizes accept \`16kb\`, \`1mb\` (binary units) or a
+this page or \`schema/bulwark.schema.json\` drifts from the code. Durations need a unit: \`500ms\`,
+\`30s\`, \`1m\`, \`1h\`, \`1d\` (a bare number is refused: it reads as minutes to a person and as
+milliseconds to a parser); sizes accept \`16kb\`, \`1mb\` (binary units) or a
 number of bytes. \`\${NAME}\` and \`\${NAME:-default}\` are substituted from the environment in values
 (an unset variable without a default is an error). Unknown keys are errors.
 
-Settings marked in their description as enforced by a later stage are accepted by the schema;
-\`bulwark check\` says which ones this version does not enforce, and \`bulwark start\` refuses them.
+A few settings are accepted by the schema but not enforced by this version (route \`extraction\`);
+\`bulwark check\` names them and \`bulwark start\` refuses them, so nothing looks protected while
+being open.
 
 | key | type | required | default | description |
 |---|---|---|---|---|

@@ -215,3 +215,13 @@ describe('JWT issuer config (G-2.6)', () => {
     assert.equal(ok.auth.jwt?.[0]?.algorithms[0], 'HS256');
   });
 });
+
+describe('user regexes are measured for ReDoS at load', () => {
+  it('refuses overlapping alternatives the static check misses, and quadratic patterns, naming the line', () => {
+    const base = (pattern: string) => `version: 1\nupstreams: { llm: { url: "http://127.0.0.1:9" } }\nroutes:\n  - name: chat\n    match: { methods: [POST], path: /v1/chat/completions }\n    kind: openai-chat\n    auth: { public: true }\n    input: { deny: [${JSON.stringify(pattern)}] }\n`;
+    for (const bad of ['(x|x)*y', '(a|aa)+$', '[a-z]+@[a-z]+\\.com']) {
+      assert.throws(() => parseConfigText(base(bad), 'r.yaml'), /r\.yaml:8:\d+ routes\[0\]\.input\.deny\[0\]: regex backtracks catastrophically/, bad);
+    }
+    assert.doesNotThrow(() => parseConfigText(base('-----BEGIN [A-Z ]*PRIVATE KEY-----'), 'r.yaml'));
+  });
+});

@@ -1,5 +1,6 @@
 import { RECOGNIZER_CLASSES } from '../stages/output-guard/recognizers/index.js';
 import safeRegex from 'safe-regex2';
+import { regexRunsInTime } from './regex-probe.js';
 import type { BulwarkConfig } from './schema.js';
 
 export interface SemanticIssue {
@@ -119,5 +120,6 @@ export function checkUserRegex(pattern: string): string | undefined {
     return `invalid regex: ${(err as Error).message}`;
   }
   if (!safeRegex(pattern, { limit: 25 })) return 'regex may backtrack catastrophically (ReDoS); simplify nested or overlapping repetition';
+  if (!regexRunsInTime(pattern)) return 'regex backtracks catastrophically on adversarial input (ReDoS): remove overlapping alternatives, and anchor or bound unlimited repetition such as [a-z]+@[a-z]+ (it is quadratic on a long run)';
   return undefined;
 }

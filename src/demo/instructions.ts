@@ -39,10 +39,6 @@ Demo JWT (15 min, role ai-user, from the gateway's own token endpoint):
 8. A secret in the answer is redacted, also in a stream (the mock repeats what you say):
    curl -s ${chat} ${json} ${key} -d '{"model":"mock-gpt","messages":[{"role":"user","content":"my key is AKIAQ3EGRKP6ZT4XWB7N and my mail jane@example.com"}]}'
 
-9. What clients have been calling, known or not (run in another terminal against the same store;
-   the demo keeps state in memory, so use a config with state.store: sqlite to try it):
-   bulwark inventory --unregistered
-
 Liveness: curl -s ${gatewayUrl}/healthz      Stop: Ctrl-C (drains in-flight requests)
 `;
 }
