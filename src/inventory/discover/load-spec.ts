@@ -1,11 +1,14 @@
-import { realpath, stat, readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileErrors, validate, type ParserOptions } from '@readme/openapi-parser';
 import sjson from 'secure-json-parse';
-import { request } from 'undici';
 import { parseDocument } from 'yaml';
-import { normalizeSpecPath, type SpecEndpoint } from './compare.js';
+import type { SpecEndpoint } from './compare.js';
+import { extractEndpoints, isObject, type ExtractedSpec, type Json } from './spec-endpoints.js';
+import { displaySource, errorText, readLocalFile, readUrl, SpecLoadError, type Budget, type Limits } from './read-source.js';
+export { displaySource, SpecLoadError } from './read-source.js';
+export { extractEndpoints, serverBasePath, type ExtractedSpec } from './spec-endpoints.js';
 
 /**
  * Loads an upstream's OpenAPI 3.0 / 3.1 or Swagger 2.0 spec from a file or an http(s) URL,
@@ -54,19 +57,9 @@ export interface LoadedSpec {
   warnings: string[];
 }
 
-export class SpecLoadError extends Error {
-  constructor(
-    readonly source: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SpecLoadError';
-  }
-}
 
 const DEFAULTS = { timeoutMs: 15_000, maxBytes: 10 * 1024 * 1024, maxDocuments: 20, maxRedirects: 3 };
 const EXTERNAL_KEY = 'x-bulwark-external';
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const MAX_WARNINGS = 20;
 
 export interface ResolvedSource {
@@ -98,113 +91,6 @@ export function resolveSource(source: string, baseDir: string = process.cwd()): 
   return { kind: 'file', location: isAbsolute(s) ? s : resolve(baseDir, s) };
 }
 
-/** A source fit for logs and events: no credentials, query or fragment of a URL. */
-export function displaySource(source: string): string {
-  if (!/^https?:\/\//i.test(source)) return source;
-  try {
-    const u = new URL(source);
-    const hidden = u.username !== '' || u.password !== '' || u.search !== '';
-    return `${u.protocol}//${u.host}${u.pathname}${hidden ? ' (credentials/query hidden)' : ''}`;
-  } catch {
-    return '<invalid URL>';
-  }
-}
-
-interface Budget {
-  bytes: number;
-  documents: number;
-}
-
-interface Limits {
-  timeoutMs: number;
-  maxBytes: number;
-  maxDocuments: number;
-  maxRedirects: number;
-  signal: AbortSignal | undefined;
-}
-
-async function readUrl(url: URL, origin: string, budget: Budget, limits: Limits, label: string): Promise<string> {
-  let current = url;
-  for (let hop = 0; ; hop++) {
-    let res: Awaited<ReturnType<typeof request>>;
-    const signal = limits.signal ? AbortSignal.any([limits.signal, AbortSignal.timeout(limits.timeoutMs)]) : AbortSignal.timeout(limits.timeoutMs);
-    try {
-      res = await request(current, {
-        method: 'GET',
-        headers: { accept: 'application/json, application/yaml;q=0.9, text/yaml;q=0.9, */*;q=0.5', 'user-agent': 'bulwark-discover' },
-        headersTimeout: limits.timeoutMs,
-        bodyTimeout: limits.timeoutMs,
-        signal,
-      });
-    } catch (err) {
-      throw new SpecLoadError(label, `cannot fetch ${displaySource(current.href)}: ${errorText(err)}`);
-    }
-    if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location !== undefined) {
-      await res.body.dump().catch(() => undefined);
-      const loc = Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location;
-      let next: URL;
-      try {
-        next = new URL(loc ?? '', current);
-      } catch {
-        throw new SpecLoadError(label, `bad redirect from ${displaySource(current.href)}`);
-      }
-      if (next.origin !== origin) throw new SpecLoadError(label, `refused redirect to another origin (${next.origin})`);
-      if (hop >= limits.maxRedirects) throw new SpecLoadError(label, 'too many redirects');
-      current = next;
-      continue;
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      await res.body.dump().catch(() => undefined);
-      throw new SpecLoadError(label, `${displaySource(current.href)} answered HTTP ${res.statusCode}`);
-    }
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > budget.bytes) {
-      res.body.destroy();
-      throw new SpecLoadError(label, `spec larger than ${limits.maxBytes} bytes`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer;
-        size += b.length;
-        if (size > budget.bytes) {
-          res.body.destroy();
-          throw new SpecLoadError(label, `spec larger than ${limits.maxBytes} bytes`);
-        }
-        chunks.push(b);
-      }
-    } catch (err) {
-      if (err instanceof SpecLoadError) throw err;
-      throw new SpecLoadError(label, `cannot read ${displaySource(current.href)}: ${errorText(err)}`);
-    }
-    budget.bytes -= size;
-    return Buffer.concat(chunks).toString('utf8');
-  }
-}
-
-async function readLocalFile(path: string, budget: Budget, limits: Limits, label: string): Promise<string> {
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new SpecLoadError(label, `${path} is not a regular file`);
-    if (st.size > budget.bytes) throw new SpecLoadError(label, `spec larger than ${limits.maxBytes} bytes`);
-    const buf = await readFile(path);
-    if (buf.length > budget.bytes) throw new SpecLoadError(label, `spec larger than ${limits.maxBytes} bytes`);
-    budget.bytes -= buf.length;
-    return buf.toString('utf8');
-  } catch (err) {
-    if (err instanceof SpecLoadError) throw err;
-    throw new SpecLoadError(label, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? errorText(err)})`);
-  }
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
-  }
-  return String(err);
-}
 
 /** JSON or YAML text to a plain value; no prototype keys, bounded alias expansion. */
 export function parseSpecText(text: string, label: string): unknown {
@@ -230,8 +116,7 @@ export function parseSpecText(text: string, label: string): unknown {
   return value;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 
 /** Every object holding a string `$ref`, anywhere in the value; drops `__proto__` keys on the way. */
 function refHolders(root: unknown): Json[] {
@@ -370,135 +255,6 @@ async function loadCombined(resolved: ResolvedSource, label: string, limits: Lim
   if (externals.length > 0) rootValue[EXTERNAL_KEY] = externals;
   else delete rootValue[EXTERNAL_KEY];
   return rootValue;
-}
-
-function decodePointer(pointer: string): string[] | undefined {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) return undefined;
-  try {
-    return pointer
-      .slice(1)
-      .split('/')
-      .map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Follows internal `$ref`s of a value (path items may be references). */
-function deref(root: Json, value: unknown): unknown {
-  let v = value;
-  for (let hops = 0; hops < 16 && isObject(v) && typeof v['$ref'] === 'string'; hops++) {
-    const ref = v['$ref'];
-    if (!ref.startsWith('#')) return undefined;
-    const tokens = decodePointer(ref.slice(1));
-    if (!tokens) return undefined;
-    let cur: unknown = root;
-    for (const t of tokens) {
-      if (Array.isArray(cur)) cur = cur[Number(t)];
-      else if (isObject(cur) && Object.hasOwn(cur, t)) cur = cur[t];
-      else return undefined;
-    }
-    v = cur;
-  }
-  return v;
-}
-
-function formatOf(doc: Json): SpecFormat | undefined {
-  if (doc['swagger'] === '2.0') return 'swagger-2.0';
-  const v = doc['openapi'];
-  if (typeof v === 'string') {
-    if (/^3\.0(\.|$)/.test(v)) return 'openapi-3.0';
-    if (/^3\.1(\.|$)/.test(v)) return 'openapi-3.1';
-  }
-  return undefined;
-}
-
-function stripSlash(p: string): string {
-  return p.replace(/\/+$/, '');
-}
-
-/** The path part of an OpenAPI 3 server URL, variables replaced by their defaults ('' for `/`). */
-export function serverBasePath(servers: unknown, specUrl?: string): string {
-  if (!Array.isArray(servers) || servers.length === 0) return '';
-  const server = servers[0];
-  if (!isObject(server) || typeof server['url'] !== 'string') return '';
-  const vars = isObject(server['variables']) ? server['variables'] : {};
-  const url = server['url'].replace(/\{([^{}]*)\}/g, (_, name: string) => {
-    const v = vars[name];
-    return isObject(v) && typeof v['default'] === 'string' ? v['default'] : '';
-  });
-  try {
-    const u = new URL(url, specUrl && /^https?:/i.test(specUrl) ? specUrl : 'http://localhost/');
-    let p = u.pathname;
-    try {
-      p = decodeURI(p);
-    } catch {
-      // keep encoded
-    }
-    return stripSlash(p);
-  } catch {
-    return '';
-  }
-}
-
-export interface ExtractedSpec {
-  format: SpecFormat;
-  title?: string;
-  version?: string;
-  basePath: string;
-  endpoints: SpecEndpoint[];
-  warnings: string[];
-}
-
-/** The operations of a (combined) spec document, base path prefixed unless `basePath: false`. */
-export function extractEndpoints(doc: Json, options: { basePath?: boolean; specUrl?: string } = {}): ExtractedSpec {
-  const format = formatOf(doc);
-  if (!format) throw new Error('not an OpenAPI 3.0, 3.1 or Swagger 2.0 document (no "openapi: 3.x" or "swagger: 2.0")');
-  const useBase = options.basePath !== false;
-  const docBase = !useBase ? '' : format === 'swagger-2.0' ? (typeof doc['basePath'] === 'string' ? stripSlash(doc['basePath']) : '') : serverBasePath(doc['servers'], options.specUrl);
-  const warnings: string[] = [];
-  const endpoints: SpecEndpoint[] = [];
-  const seen = new Set<string>();
-  const paths = isObject(doc['paths']) ? doc['paths'] : {};
-  for (const [p, raw] of Object.entries(paths)) {
-    if (!p.startsWith('/')) continue; // x- extensions
-    const item = deref(doc, raw);
-    if (!isObject(item)) {
-      if (warnings.length < MAX_WARNINGS) warnings.push(`path ${p}: unresolvable path item, skipped`);
-      continue;
-    }
-    for (const m of HTTP_METHODS) {
-      const op = item[m];
-      if (!isObject(op)) continue;
-      let base = docBase;
-      if (useBase && format !== 'swagger-2.0' && (Array.isArray(op['servers']) || Array.isArray(item['servers']))) {
-        base = serverBasePath(Array.isArray(op['servers']) ? op['servers'] : item['servers'], options.specUrl);
-      }
-      const template = `${base}${p}`;
-      const path = normalizeSpecPath(template);
-      const method = m.toUpperCase();
-      const key = `${method} ${path}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      endpoints.push({
-        method,
-        path,
-        template: template.length > 1 ? template.replace(/\/+$/, '') : template,
-        ...(typeof op['operationId'] === 'string' ? { operationId: op['operationId'] } : {}),
-        ...(typeof op['summary'] === 'string' ? { summary: op['summary'].slice(0, 200) } : {}),
-      });
-    }
-  }
-  const info = isObject(doc['info']) ? doc['info'] : {};
-  return {
-    format,
-    ...(typeof info['title'] === 'string' ? { title: info['title'].slice(0, 200) } : {}),
-    ...(typeof info['version'] === 'string' ? { version: info['version'].slice(0, 100) } : {}),
-    basePath: docBase,
-    endpoints,
-    warnings,
-  };
 }
 
 type ValidateInput = Parameters<typeof validate>[0];
