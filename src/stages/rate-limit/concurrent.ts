@@ -37,22 +37,30 @@ interface Lease {
   entry: string;
 }
 
-function holdUntilEnd(ctx: RequestContext, counters: Counters, leases: Lease[]): void {
-  const renew = setInterval(() => {
-    for (const lease of leases) {
-      const old = lease.entry;
-      void counters.spend(lease.key, 1, UNLIMITED, LEASE_MS).then((r) => {
-        if (r === 'allow' || !r.allowed) return;
-        lease.entry = r.entry;
-        void counters.settle(lease.key, old, 0, LEASE_MS);
-      });
-    }
-  }, RENEW_MS);
-  renew.unref();
+/**
+ * Gives every lease back when the request ends; returns what starts the renewal timer, called
+ * once a slot is actually held (a request that holds none needs no timer).
+ */
+function holdUntilEnd(ctx: RequestContext, counters: Counters, leases: Lease[]): () => void {
+  let renew: NodeJS.Timeout | undefined;
   ctx.onEnd(() => {
-    clearInterval(renew);
+    if (renew) clearInterval(renew);
     for (const lease of leases) void counters.settle(lease.key, lease.entry, 0, LEASE_MS);
   });
+  return () => {
+    if (renew) return;
+    renew = setInterval(() => {
+      for (const lease of leases) {
+        const old = lease.entry;
+        void counters.spend(lease.key, 1, UNLIMITED, LEASE_MS).then((r) => {
+          if (r === 'allow' || !r.allowed) return;
+          lease.entry = r.entry;
+          void counters.settle(lease.key, old, 0, LEASE_MS);
+        });
+      }
+    }, RENEW_MS);
+    renew.unref();
+  };
 }
 
 function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig, rules: ConcurrentRule[], counters: Counters, store: Store): StageInstance {
@@ -65,7 +73,7 @@ function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig
       const leases: Lease[] = [];
       // Registered before the first slot is taken, so a refusal by a later rule (or any later
       // check) still gives back the slots already held.
-      holdUntilEnd(ctx, counters, leases);
+      const renewing = holdUntilEnd(ctx, counters, leases);
       for (const rule of rules) {
         const subject = subjectOf(rule.by, ctx);
         if (subject === undefined) continue;
@@ -75,6 +83,7 @@ function limiter(name: string, phase: StageInstance['phase'], route: RouteConfig
         if (r === 'allow') continue;
         if (r.allowed) {
           leases.push({ key, entry: r.entry });
+          renewing();
           continue;
         }
         const sampled = sampler.shouldReport(key, 10_000);
