@@ -125,6 +125,25 @@ inventory:
     assert.deepEqual([issues[0]?.line, issues[0]?.column, issues[0]?.path, issues[0]?.message], [8, 5, 'routes[0].bogus', 'unknown key']);
   });
 
+  it('suggests the key a typo meant, at its level or one level down', () => {
+    const issues = issuesOf(`${BASE}routes:\n  - name: chat\n    path: /a\n    match: { methds: [POST], path: /a }\n    ratelimit: []\n    upstream: llm\n`);
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    assert.equal(byPath['routes[0].match.methds'], 'unknown key (did you mean "methods"?)');
+    assert.equal(byPath['routes[0].ratelimit'], 'unknown key (did you mean "rateLimit"?)');
+    assert.equal(byPath['routes[0].path'], 'unknown key (did you mean "match.path"?)');
+    const far = issuesOf(`${BASE}routes: []\nzzzqqq: 1\n`);
+    assert.equal(far[0]?.message, 'unknown key');
+  });
+
+  it('says a required key is missing rather than "received undefined"', () => {
+    const issues = issuesOf('upstreams: {}\nroutes:\n  - match: { path: /a }\n');
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    assert.equal(byPath['version'], 'required key is missing (expected 1)');
+    assert.equal(byPath['routes[0].name'], 'required key is missing (expected string)');
+    const wrong = issuesOf(`${BASE.replace('version: 1', 'version: 2')}routes: []\n`);
+    assert.doesNotMatch(wrong[0]?.message ?? '', /missing/);
+  });
+
   it('reports every issue at once, including cross-key ones', () => {
     const issues = issuesOf(`${BASE}routes:\n  - name: a\n    match: { methods: [POST], path: /a }\n    upstream: nope\n  - name: a\n    match: { methods: [POST], path: /a }\n`);
     const paths = issues.map((i) => i.path).sort();

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { substituteEnv } from './env.js';
 import { configSchema, type BulwarkConfig } from './schema.js';
+import { unknownKeyMessage } from './key-hints.js';
 import { checkSemantics } from './semantics.js';
 import { compileSchemaFile } from '../stages/input-guard/json-schema-file.js';
 
@@ -56,7 +57,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
 
   const raw: unknown = doc.toJS({ maxAliasCount: 50 });
   const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error.issues, file, locate));
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error.issues, file, locate, raw ?? {}));
 
   const semantic = [...checkSemantics(parsed.data), ...resolveSchemaFiles(parsed.data, file)];
   if (semantic.length > 0) {
@@ -82,14 +83,19 @@ function resolveSchemaFiles(config: BulwarkConfig, file: string): Array<{ path: 
   return issues;
 }
 
-function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Locator): ConfigIssue[] {
+function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Locator, raw: unknown): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) {
         const path = [...issue.path, k];
-        out.push({ file, ...locate(path, true), path: formatPath(path), message: 'unknown key' });
+        out.push({ file, ...locate(path, true), path: formatPath(path), message: unknownKeyMessage(issue.path, k) });
       }
+      continue;
+    }
+    const missing = missingKeyMessage(issue, raw);
+    if (missing) {
+      out.push({ file, ...locate(issue.path), path: formatPath(issue.path), message: missing });
       continue;
     }
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
@@ -97,13 +103,27 @@ function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Lo
       // (for the sink union it is the branch chosen by `type`).
       const inner = issue.errors.flat();
       if (inner.length > 0) {
-        out.push(...zodIssues(inner.map((i) => ({ ...i, path: [...issue.path, ...i.path] })) as z.core.$ZodIssue[], file, locate).slice(0, 1));
+        out.push(...zodIssues(inner.map((i) => ({ ...i, path: [...issue.path, ...i.path] })) as z.core.$ZodIssue[], file, locate, raw).slice(0, 1));
         continue;
       }
     }
     out.push({ file, ...locate(issue.path), path: formatPath(issue.path), message: issue.message });
   }
   return out;
+}
+
+/** "missing required key" in words a user acts on, where zod would say "received undefined". */
+function missingKeyMessage(issue: z.core.$ZodIssue, raw: unknown): string | undefined {
+  if (issue.path.length === 0 || (issue.code !== 'invalid_type' && issue.code !== 'invalid_value')) return undefined;
+  let parent: unknown = raw;
+  for (const seg of issue.path.slice(0, -1)) {
+    if (typeof parent !== 'object' || parent === null) return undefined;
+    parent = (parent as Record<PropertyKey, unknown>)[seg];
+  }
+  if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return undefined;
+  if ((parent as Record<PropertyKey, unknown>)[issue.path[issue.path.length - 1] as PropertyKey] !== undefined) return undefined;
+  const expected = issue.code === 'invalid_type' ? issue.expected : issue.values.map((v) => JSON.stringify(v)).join(' or ');
+  return `required key is missing (expected ${expected})`;
 }
 
 function makeLocator(doc: Document, at: (offset: number) => { line: number; column: number }): Locator {
