@@ -59,6 +59,19 @@ export class StreamScanner {
     return this.#settle(false);
   }
 
+  /**
+   * Adds text without deciding anything yet: several pieces that arrived together (the events of
+   * one network read) are then scanned by one `settle`, which re-reads the look-behind once.
+   */
+  append(text: string): void {
+    this.#pending += text;
+  }
+
+  /** Decides what `append`ed text is final, as `push` does. */
+  settle(): { safe: number; spans: Span[] } {
+    return this.#settle(false);
+  }
+
   /** The stream ended: everything is final. */
   finish(): { safe: number; spans: Span[] } {
     return this.#settle(true);

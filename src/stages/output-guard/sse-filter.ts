@@ -68,6 +68,27 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
     return policy.decide(spans, finalBytes);
   };
 
+  /** Channels with text appended since they were last settled. */
+  const touched = new Set<Channel>();
+  /**
+   * Decides the text the events of one read added, one scan per channel. Before a finding is
+   * acted on (a block ends the stream), the events entirely before it are released, as they
+   * would have been had each event been scanned on its own.
+   */
+  const settle = (): void => {
+    for (const ch of touched) {
+      const r = ch.scanner.settle();
+      const first = r.spans[0];
+      if (first) {
+        ch.safe = Math.min(r.safe, first.start);
+        release(false);
+      }
+      ch.safe = r.safe;
+      ch.spans.push(...policy.decide(r.spans, finalBytes));
+    }
+    touched.clear();
+  };
+
   const channel = (name: string): Channel => {
     let ch = channels.get(name);
     if (!ch) channels.set(name, (ch = { scanner: new StreamScanner(policy.recognizers, policy.literals), safe: 0, spans: [] }));
@@ -91,10 +112,9 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
     for (const p of found) {
       const ch = channel(p.channel);
       const start = ch.scanner.end;
-      const r = ch.scanner.push(p.text);
-      ch.safe = r.safe;
-      ch.spans.push(...policy.decide(r.spans, finalBytes));
-      q.pieces.push({ ...p, start, end: start + p.text.length });
+      ch.scanner.append(p.text);
+      touched.add(ch);
+      q.pieces.push({ channel: p.channel, path: p.path, text: p.text, start, end: start + p.text.length });
     }
     if (obj !== undefined) {
       otherStrings(obj, found.map((p) => p.path), (path, text) => {
@@ -173,15 +193,14 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
       } catch {
         throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer could not be inspected within bounds.', { quiet: true, event: { stage: 'output-guard' } }), finalBytes());
       }
-      for (const ev of events) {
-        accept(ev);
-        // Release as we go, so a later block keeps what was already final.
-        release(false);
-      }
+      for (const ev of events) accept(ev);
+      settle();
+      release(false);
       return take();
     },
     onEnd() {
       for (const ev of splitter.end()) accept(ev);
+      touched.clear();
       for (const ch of channels.values()) {
         const r = ch.scanner.finish();
         ch.safe = r.safe;

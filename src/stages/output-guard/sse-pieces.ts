@@ -60,15 +60,29 @@ export function piecesOf(obj: Json): Piece[] {
 
 /** Every other string in the event (ids, names, a final full text): checked on its own. */
 export function otherStrings(obj: Json, skip: ReadonlyArray<ReadonlyArray<string | number>>, visit: (path: ReadonlyArray<string | number>, text: string) => void): void {
-  const skipKeys = new Set(skip.map((p) => p.join('\u0000')));
-  const walk = (v: Json, path: Array<string | number>, depth: number) => {
+  // One path stack for the whole walk: this runs for every event of every stream.
+  const path: Array<string | number> = [];
+  const skipped = () => skip.some((p) => p.length === path.length && p.every((seg, i) => seg === path[i]));
+  const walk = (v: Json, depth: number) => {
     if (depth > 64) return;
     if (str(v)) {
-      if (!skipKeys.has(path.join('\u0000'))) visit(path.slice(), v);
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i], depth + 1));
-    else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walk(x, [...path, k], depth + 1);
+      if (!skipped()) visit(path.slice(), v);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i], depth + 1);
+        path.pop();
+      }
+    } else if (isRecord(v)) {
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        path.push(k);
+        walk(v[k], depth + 1);
+        path.pop();
+      }
+    }
   };
-  walk(obj, [], 0);
+  walk(obj, 0);
 }
 
 /** Sets the string at `path` in a parsed event (the path came from the same object). */
