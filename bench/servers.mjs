@@ -42,7 +42,9 @@ if (role === 'upstream') {
           const ev = (t) => `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(t)}}}]}\n\n`;
           if (paced) {
             for (let i = 0; i < 10; i++) {
-              res.write(ev(`Word${i} `));
+              // Tokens as models stream them, the space leading: the last word of each event may
+              // still be growing, so the redactor holds it until the next event (about 20 ms).
+              res.write(ev(i === 0 ? 'Hello' : ` word${i}`));
               await new Promise((r) => setTimeout(r, 20));
             }
           } else {

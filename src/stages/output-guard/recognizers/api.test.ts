@@ -95,7 +95,7 @@ describe('openPrefix(): where a secret still being written starts', () => {
   }
 
   it('is undefined when nothing can still grow into a secret', () => {
-    for (const t of ['Hello world. ', 'The answer is yes', `Done:\n${pemBlock()}\nThanks.`, '-----BEGIN CERTIFICATE-----\nMIIB', 'a task', 'I said: ', 'Привет, мир! 🎉', '']) {
+    for (const t of ['Hello world. ', 'The answer is yes', `Done:\n${pemBlock()}\nThanks.`, '-----BEGIN CERTIFICATE-----\nMIIB', 'a task', 'I said: ', 'Привет, мир! 🎉', 'Word0 ', 'use v2 ', 'step_12 ', '']) {
       assert.equal(openPrefix(t), undefined, JSON.stringify(t));
     }
   });

@@ -351,7 +351,10 @@ function openNumber(t: string, iban: boolean): number | undefined {
     }
     if (t.charCodeAt(s - 1) === 40) s--;
     if (t.charCodeAt(s - 1) === 43) s--;
-    best = s;
+    // Digits that end a word (`Word0`, `v2`, `abc_12`) never start a card, phone number or SSN:
+    // the recognizers want a boundary before the number, so there is nothing to wait for.
+    const before = t.charCodeAt(s - 1);
+    if (s === 0 || !(isAlnum(before) || before === 95)) best = s;
   }
   if (iban) {
     // An IBAN in groups: two letters, two digits, then letters, digits and single spaces to the end.
