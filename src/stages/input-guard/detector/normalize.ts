@@ -8,9 +8,10 @@
  * spaced out one by one re-joined, leetspeak folded inside tokens that mix letters and digits,
  * whitespace collapsed.
  *
- * `decodedVariants` returns bounded decoded views of the text (base64, hex, ROT13, reversed) that
+ * `decodedVariants` returns bounded decoded views of the text (base64, hex, ROT13, reversed, Morse) that
  * are screened as well.
  */
+import { decodeMorse } from './morse.js';
 
 // Invisible / format characters. \p{Cf} covers U+200B–U+200F, U+2060–U+2064, U+FEFF, U+00AD,
 // the bidi controls U+202A–U+202E and U+2066–U+2069, U+180E and the tag block; the others are
@@ -187,7 +188,7 @@ export function normalizeCleaned(cleaned: string, opts: NormalizeOptions = {}): 
 // ---------------------------------------------------------------------------------------------
 // Decoded variants
 
-export type VariantKind = 'base64' | 'hex' | 'rot13' | 'reversed';
+export type VariantKind = 'base64' | 'hex' | 'rot13' | 'reversed' | 'morse';
 export interface DecodedVariant {
   via: VariantKind;
   text: string;
@@ -330,6 +331,10 @@ export function decodedVariants(s: string, cleaned?: string): DecodedVariant[] {
       if (txt !== undefined) push('hex', txt);
     }
   }
+
+  // Morse code runs (dots and dashes), when what they spell reads like English.
+  const morse = decodeMorse(raw);
+  if (morse !== undefined && englishness(morse) >= 0.2) push('morse', morse);
 
   // ROT13 and whole-text reversal: only when the result reads more like English than the input.
   const sample = raw.length > 600 ? raw.slice(0, 600) : raw;

@@ -96,7 +96,7 @@ export function analyze(text: string, cfg: FeatureConfig): Analysis {
       }
       uniquePush(reasons, `encoded:${v.via}`);
     }
-    if ((v.via === 'base64' || v.via === 'hex') && vflat.length <= MAX_VARIANT_MODEL_CHARS) variantTexts.push(vflat);
+    if ((v.via === 'base64' || v.via === 'hex' || v.via === 'morse') && vflat.length <= MAX_VARIANT_MODEL_CHARS) variantTexts.push(vflat);
   }
 
   let upper = 0;
