@@ -52,7 +52,7 @@ describe('bulwark CLI', () => {
     const file = write('unenforced.yaml', GOOD.replace('    input: { maxTokens: 512 }', '    input: { maxTokens: 512 }\n    extraction: { monitor: true }'));
     const check = runCli(['check', '-c', file]);
     assert.equal(check.status, 1);
-    assert.match(check.stdout, /error: routes\[0\]\.extraction: not enforced by this version/);
+    assert.match(check.stdout, /error  \S+\.yaml:\d+:\d+  routes\[0\]\.extraction: not enforced by this version/);
     assert.match(check.stdout, /invalid: .* has 1 error/);
     const routes = JSON.parse(runCli(['routes', '-c', file, '--json']).stdout) as Array<{ unenforced: string[] }>;
     assert.deepEqual(routes[0]?.unenforced, ['extraction']);

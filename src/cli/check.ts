@@ -97,8 +97,9 @@ function countFailing(findings: readonly Finding[], failOn: FailOn): number {
 export function formatReport(r: CheckReport): string {
   const lines: string[] = [];
   const where = (x: { line?: number; column?: number }) => (x.line !== undefined ? `${r.file}:${x.line}:${x.column ?? 1}` : r.file);
-  for (const e of r.errors) lines.push(`error: ${e.path}: ${e.message} (${where(e)})`);
+  // Errors lead with their position, like the findings below and like `bulwark start`'s config errors.
   const codeWidth = Math.max(0, ...r.findings.map((f) => f.code.length));
+  for (const e of r.errors) lines.push(`error  ${where(e)}  ${e.path}: ${e.message}`);
   for (const f of r.findings) lines.push(`${f.severity.padEnd(6)} ${f.code.padEnd(codeWidth)}  ${where(f)}  ${f.path}: ${f.message}`);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const total = r.findings.length;
