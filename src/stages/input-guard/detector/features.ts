@@ -11,7 +11,8 @@
  * training collapses them with `compactFeatures`.
  */
 
-import type { DocSignals, RuleHit } from './rules.js';
+import type { DocSignals } from './doc-signals.js';
+import type { RuleHit } from './rule-def.js';
 
 export interface FeatureConfig {
   /** log2 of the hashed feature space. */

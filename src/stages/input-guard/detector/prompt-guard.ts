@@ -12,10 +12,15 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { IMPERATIVE_RE } from './cue-rules.js';
+import { docSignals } from './doc-signals.js';
 import { DEFAULT_FEATURE_CONFIG, extractFeatures, type FeatureConfig, type MetaSignals, type SparseVec } from './features.js';
+import { gibberishSuffix, tailStats } from './gibberish-suffix.js';
 import { deserializeModel, margin, sigmoid, type TrainedModel } from './model.js';
 import { decodedVariants, normalizeCleaned, normalizeText, preDecode, unicodeClean } from './normalize.js';
-import { countMatches, docSignals, gibberishSuffix, IMPERATIVE_RE, RULES, runRules, tailStats, type RuleHit } from './rules.js';
+import type { RuleHit } from './rule-def.js';
+import { RULES } from './rule-table.js';
+import { countMatches, runRules } from './rules.js';
 
 export interface Detection {
   /** 0..1; compare with `threshold`. */
