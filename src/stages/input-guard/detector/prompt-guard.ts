@@ -2,7 +2,7 @@
  * Local prompt-injection / jailbreak detector (SECURITY-RULES G-7).
  *
  * score(text):
- *  1. normalize (normalize.ts) and run the phrase-family rules over the WHOLE text (rules.ts);
+ *  1. normalize (normalize.ts) and run the phrase-family rules (attack-rules.ts) over the WHOLE text (rules.ts);
  *  2. decode bounded variants (base64, hex, ROT13, reversed) and run the rules on them too;
  *  3. score the text with the hashed logistic-regression model (long texts: fixed-size chunks,
  *     maximum taken; the number of chunks is capped, the rules are not);
