@@ -27,6 +27,7 @@ interface Queued {
 }
 
 const DATA = /^data: ?/;
+const dataPayload = (line: string): string => line.slice(line.charCodeAt(5) === 32 ? 6 : 5);
 
 /** Whole-string check, nothing held (event names, ids, a final full text, comments). */
 function spansIn(policy: OutputPolicy, text: string): Span[] {
@@ -97,8 +98,10 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
 
   const accept = (ev: SseEvent) => {
     eol = ev.eol;
-    const dataLines = ev.lines.filter((l) => l.startsWith('data:')).map((l) => l.replace(DATA, ''));
-    const data = dataLines.join('\n');
+    // The usual event is one `data:` line: no arrays, no regex (this runs for every token of every stream).
+    const only = ev.lines.length === 1 ? (ev.lines[0] as string) : undefined;
+    const dataLines = only !== undefined ? (only.startsWith('data:') ? [dataPayload(only)] : []) : ev.lines.filter((l) => l.startsWith('data:')).map(dataPayload);
+    const data = dataLines.length === 1 ? (dataLines[0] as string) : dataLines.join('\n');
     let obj: unknown;
     if (data.startsWith('{') || data.startsWith('[')) {
       try {

@@ -359,8 +359,13 @@ function openNumber(t: string, iban: boolean): number | undefined {
   if (iban) {
     // An IBAN in groups: two letters, two digits, then letters, digits and single spaces to the end.
     let s = n;
-    while (s > 0 && n - s < 44 && ((cc(t.charCodeAt(s - 1)) & ALNUM) !== 0 || (t.charCodeAt(s - 1) === 32 && t.charCodeAt(s - 2) !== 32))) s--;
-    for (let p = s; p + 4 <= n && (best === undefined || p < best); p++) {
+    let digits = 0;
+    while (s > 0 && n - s < 44 && ((cc(t.charCodeAt(s - 1)) & ALNUM) !== 0 || (t.charCodeAt(s - 1) === 32 && t.charCodeAt(s - 2) !== 32))) {
+      if (isDigit(t.charCodeAt(s - 1))) digits++;
+      s--;
+    }
+    // Its check digits come third and fourth: prose without two digits at the end is no IBAN (every stream event asks this).
+    for (let p = s; digits >= 2 && p + 4 <= n && (best === undefined || p < best); p++) {
       if ((p === 0 || !isAlnum(t.charCodeAt(p - 1))) && isLetter(t.charCodeAt(p)) && isLetter(t.charCodeAt(p + 1)) && isDigit(t.charCodeAt(p + 2)) && isDigit(t.charCodeAt(p + 3))) {
         best = p;
         break;
