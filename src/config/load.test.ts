@@ -135,6 +135,13 @@ inventory:
     assert.equal(far[0]?.message, 'unknown key');
   });
 
+  it('names the allowed value a wrongly cased one meant', () => {
+    const issues = issuesOf(`${BASE}routes:\n  - name: chat\n    match: { methods: [post], path: /a }\n    upstream: llm\n`);
+    assert.match(issues[0]?.message ?? '', /\(did you mean "POST"\?\)$/);
+    const other = issuesOf(`${BASE}routes:\n  - name: chat\n    match: { methods: [FETCH], path: /a }\n    upstream: llm\n`);
+    assert.doesNotMatch(other[0]?.message ?? '', /did you mean/);
+  });
+
   it('says a required key is missing rather than "received undefined"', () => {
     const issues = issuesOf('upstreams: {}\nroutes:\n  - match: { path: /a }\n');
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));

@@ -107,19 +107,33 @@ function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Lo
         continue;
       }
     }
-    out.push({ file, ...locate(issue.path), path: formatPath(issue.path), message: issue.message });
+    out.push({ file, ...locate(issue.path), path: formatPath(issue.path), message: issue.message + caseHint(issue, raw) });
   }
   return out;
+}
+
+/** ` (did you mean "POST"?)` when a value differs from an allowed one only in case. */
+function caseHint(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code !== 'invalid_value') return '';
+  const value = valueAt(raw, issue.path);
+  if (typeof value !== 'string') return '';
+  const match = issue.values.find((v) => typeof v === 'string' && v.toLowerCase() === value.toLowerCase());
+  return typeof match === 'string' ? ` (did you mean "${match}"?)` : '';
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const seg of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
 }
 
 /** "missing required key" in words a user acts on, where zod would say "received undefined". */
 function missingKeyMessage(issue: z.core.$ZodIssue, raw: unknown): string | undefined {
   if (issue.path.length === 0 || (issue.code !== 'invalid_type' && issue.code !== 'invalid_value')) return undefined;
-  let parent: unknown = raw;
-  for (const seg of issue.path.slice(0, -1)) {
-    if (typeof parent !== 'object' || parent === null) return undefined;
-    parent = (parent as Record<PropertyKey, unknown>)[seg];
-  }
+  const parent = valueAt(raw, issue.path.slice(0, -1));
   if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return undefined;
   if ((parent as Record<PropertyKey, unknown>)[issue.path[issue.path.length - 1] as PropertyKey] !== undefined) return undefined;
   const expected = issue.code === 'invalid_type' ? issue.expected : issue.values.map((v) => JSON.stringify(v)).join(' or ');
