@@ -253,11 +253,22 @@ const COMMON = new Set(
 
 /** Fraction of (up to 200) words that are common English words: a cheap "looks like English" test. */
 export function englishness(s: string): number {
-  const words = s.toLowerCase().match(/[a-z']+/g);
-  if (!words || words.length === 0) return 0;
-  let hit = 0;
+  return englishnessOf(s.toLowerCase().match(/[a-z']+/g) ?? [], COMMON, false);
+}
+
+// ROT13 and reversal map words to words (letters stay letters, `'` stays): the ROT13 of a text is
+// as English as the text's words are ROT13s of common words, and its reversal as its last words
+// are reversals of them. One split of the text answers all three questions, with no decoded copy
+// built unless it is needed (this runs for every text screened).
+const ROT13_COMMON = new Set([...COMMON].map((w) => rot13(w)));
+const REVERSED_COMMON = new Set([...COMMON].map((w) => [...w].reverse().join('')));
+
+function englishnessOf(words: readonly string[], set: ReadonlySet<string>, fromEnd: boolean): number {
+  if (words.length === 0) return 0;
   const n = Math.min(words.length, 200);
-  for (let i = 0; i < n; i++) if (COMMON.has(words[i] as string)) hit++;
+  const start = fromEnd ? words.length - n : 0;
+  let hit = 0;
+  for (let i = start; i < start + n; i++) if (set.has(words[i] as string)) hit++;
   return hit / n;
 }
 
@@ -339,12 +350,11 @@ export function decodedVariants(s: string, cleaned?: string): DecodedVariant[] {
   // ROT13 and whole-text reversal: only when the result reads more like English than the input.
   const sample = raw.length > 600 ? raw.slice(0, 600) : raw;
   if (/[a-zA-Z]{3}/.test(sample)) {
-    const base = englishness(sample);
-    const r13 = rot13(sample);
-    const e13 = englishness(r13);
+    const words = sample.toLowerCase().match(/[a-z']+/g) ?? [];
+    const base = englishnessOf(words, COMMON, false);
+    const e13 = englishnessOf(words, ROT13_COMMON, false);
     if (e13 >= 0.2 && e13 > base + 0.05) push('rot13', rot13(raw));
-    const rev = reverseString(sample);
-    const erev = englishness(rev);
+    const erev = englishnessOf(words, REVERSED_COMMON, true);
     if (erev >= 0.2 && erev > base + 0.05) push('reversed', reverseString(raw));
   }
   return out;
