@@ -238,3 +238,59 @@ describe('canary leaks', () => {
     }
   });
 });
+
+describe('output redaction when the media type does not say how to read the answer (fail closed)', () => {
+  const answer = (s: ReturnType<typeof freshSecrets>) => JSON.stringify(completion(`key ${s.aws.value} mail ${s.email.value}`));
+
+  it('no Content-Type, octet-stream, XML, JavaScript, JSON lines, even image/png on a chat route: read as what the body is and redacted', async () => {
+    const s = freshSecrets();
+    for (const type of [undefined, 'application/octet-stream', 'application/xml', 'application/javascript', 'application/jsonl', 'multipart/mixed', 'image/png']) {
+      const handler: http.RequestListener = (_q, res) => res.writeHead(200, type ? { 'content-type': type } : {}).end(answer(s));
+      await withGateway(REDACT, handler, async (f) => {
+        const r = await ask(f);
+        const text = r.bytes.toString();
+        assert.equal(r.status, 200, `${type}: ${text}`);
+        assertNoLeak(text, [s.aws, s.email], String(type));
+        assert.match(text, /\[REDACTED:aws_access_key\]/, String(type));
+      });
+    }
+  });
+
+  it('an SSE stream labelled as JSON (or not labelled) is read as a stream: a secret split over events is still found', async () => {
+    const s = freshSecrets();
+    const text = `key ${s.aws.value} and ${s.email.value} end`;
+    const events: string[] = [];
+    for (let i = 0; i < text.length; i += 7) events.push(chunk({ content: text.slice(i, i + 7) }));
+    for (const type of ['application/json', undefined]) {
+      const handler: http.RequestListener = (_q, res) => {
+        res.writeHead(200, type ? { 'content-type': type } : {});
+        for (const e of events) res.write(e);
+        res.end('data: [DONE]\n\n');
+      };
+      await withGateway(REDACT, handler, async (f) => {
+        const r = await ask(f);
+        const body = r.bytes.toString();
+        assert.equal(r.status, 200, body);
+        const shown = reassemble(body);
+        assertNoLeak(shown, [s.aws, s.email], `reassembled (${String(type)})`);
+        assert.match(shown, /^key \[REDACTED:aws_access_key\] and \[REDACTED:email\] end$/, shown);
+      });
+    }
+  });
+
+  it('bytes that are not text are refused (502 OUTPUT_BLOCKED), never passed on unchecked; a binary type on a passthrough route passes', async () => {
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from('IHDR'), Buffer.from([0xff, 0xfe, 0x00, 0x80])]);
+    for (const type of [undefined, 'application/octet-stream', 'image/png']) {
+      await withGateway(REDACT, (_q, res) => res.writeHead(200, type ? { 'content-type': type } : {}).end(png), async (f) => {
+        const r = await ask(f);
+        assert.equal(r.status, 502, String(type));
+        assert.match(r.bytes.toString(), /output_blocked|OUTPUT_BLOCKED/, String(type));
+      });
+    }
+    await withGateway(REDACT, (_q, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png), async (f) => {
+      const r = await ask(f);
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.bytes, png, 'an image from a passthrough route passes byte for byte');
+    }, { kind: 'passthrough' });
+  });
+});

@@ -1,10 +1,10 @@
-import type { RouteConfig } from '../../config/schema-route.js';
+import type { RouteConfig, RouteKind } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { defineStage, type ResponseFilter, type ResponseHead } from '../../core/stage.js';
 import { CONTINUE } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
 import { canaryOf } from '../input-guard/canary.js';
-import { jsonFilter } from './json-filter.js';
+import { jsonFilter, wholeBodyFilter } from './json-filter.js';
 import { OutputPolicy, type OutputAction } from './policy.js';
 import { compileRecognizers, type Recognizers } from './recognizers/index.js';
 import { sseFilter } from './sse-filter.js';
@@ -18,12 +18,22 @@ function contentTypeOf(head: ResponseHead): string {
   return (Array.isArray(ct) ? ct[0] : ct)?.split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** The filter for an answer's media type; binary answers pass unchecked (there is no text to read). */
-export function filterFor(policy: OutputPolicy, contentType: string, marking?: Marking): ResponseFilter | undefined {
+// Media types that are binary by definition. Only `json` and `passthrough` routes may serve them
+// unchecked (an image or audio endpoint); an LLM route never answers with them, so there they
+// are read like any unlabelled answer, and refused when they are not text.
+const BINARY_TYPE = /^(?:image|audio|video|font|model)\/|^application\/(?:pdf|zip|gzip|x-tar|x-7z-compressed|wasm|vnd\.[\w.+-]*(?:zip|archive|package))$/;
+
+/**
+ * The filter for an answer's media type. An answer whose media type says nothing the guard can
+ * rely on (none, `application/octet-stream`, XML, JavaScript…) is read whole as what it is —
+ * JSON, an event stream, or text — and refused when it is not text: never passed on unchecked.
+ */
+export function filterFor(policy: OutputPolicy, contentType: string, kind: RouteKind, marking?: Marking): ResponseFilter | undefined {
   if (contentType === 'text/event-stream') return sseFilter(policy, marking ? streamMarker(marking) : undefined);
   if (contentType === 'application/json' || contentType.endsWith('+json')) return jsonFilter(policy, marking ? (doc) => markJson(doc, marking) : undefined);
   if (contentType.startsWith('text/') || contentType === 'application/x-ndjson') return textFilter(policy);
-  return undefined;
+  if (BINARY_TYPE.test(contentType) && (kind === 'passthrough' || kind === 'json')) return undefined;
+  return wholeBodyFilter(policy, 'unlabelled');
 }
 
 /** The events of one answer: what was found, by class and count, never the value. */
@@ -90,7 +100,7 @@ export const outputGuardStage = defineStage({
         const canary = token && canaryAction !== 'off' ? { canary: { token, action: act(canaryAction) } } : {};
         const policy = new OutputPolicy({ recognizers, onMatch: act(cfg.onMatch), kind: route.kind, ...canary });
         // Error answers are checked, never marked.
-        const filter = filterFor(policy, contentTypeOf(head), head.status < 400 ? marking : undefined);
+        const filter = filterFor(policy, contentTypeOf(head), route.kind, head.status < 400 ? marking : undefined);
         if (filter) ctx.onEnd(() => report(events, ctx, policy, monitor));
         return filter;
       },

@@ -1,81 +1,47 @@
-import { ResponseRefused, type ResponseFilter } from '../../core/stage.js';
-import { deny } from '../../core/verdict.js';
+import type { ResponseFilter } from '../../core/stage.js';
 import type { OutputPolicy } from './policy.js';
-import { applySpans, StreamScanner, type Span } from './scanner.js';
+import { MAX_WHOLE_BYTES, redactJson, redactUnlabelled, uninspectable } from './whole-body.js';
 
 /** The largest JSON answer inspected; a larger one is refused rather than passed unchecked. */
-export const MAX_JSON_BYTES = 32 * 1024 * 1024;
-
-type Json = unknown;
-
-/** Each string of a parsed JSON value, with a setter, depth-bounded. */
-function eachString(v: Json, visit: (s: string, set: (next: string) => void) => void, depth = 0): void {
-  if (depth > 256 || typeof v !== 'object' || v === null) return;
-  if (Array.isArray(v)) {
-    v.forEach((x, i) => {
-      if (typeof x === 'string') visit(x, (n) => (v[i] = n));
-      else eachString(x, visit, depth + 1);
-    });
-    return;
-  }
-  const o = v as Record<string, Json>;
-  for (const k of Object.keys(o)) {
-    const x = o[k];
-    if (typeof x === 'string') visit(x, (n) => (o[k] = n));
-    else eachString(x, visit, depth + 1);
-  }
-}
-
-
-function findAll(policy: OutputPolicy, text: string): Span[] {
-  // push() may already decide spans before finish(); collect both.
-  const scanner = new StreamScanner(policy.recognizers, policy.literals);
-  const first = scanner.push(text).spans;
-  return [...first, ...scanner.finish().spans];
-}
+export const MAX_JSON_BYTES = MAX_WHOLE_BYTES;
 
 /**
- * A JSON answer, checked whole before anything is sent: every string after JSON decoding (so
- * `\u` escapes hide nothing; tool-call arguments included), then re-serialized only when
- * something was redacted (otherwise the bytes pass unchanged). A body that is not JSON is
- * checked as text.
+ * A whole answer, checked before anything is sent. `json`: an answer labelled JSON — every
+ * string after JSON decoding (so `\u` escapes hide nothing; tool-call arguments included), then
+ * re-serialized only when something was redacted (otherwise the bytes pass unchanged); a body
+ * that does not parse is read as what it is (an event stream, or text). `unlabelled`: an answer
+ * whose media type says nothing the guard can rely on (none, `application/octet-stream`, XML…),
+ * read as JSON, an event stream or text, and refused when it is not text at all.
  */
-export function jsonFilter(policy: OutputPolicy, transform?: (doc: unknown) => boolean): ResponseFilter {
+export function wholeBodyFilter(policy: OutputPolicy, mode: 'json' | 'unlabelled', transform?: (doc: unknown) => boolean): ResponseFilter {
   const parts: Buffer[] = [];
   let size = 0;
   return {
     wholeBody: true,
     onChunk(chunk) {
       size += chunk.length;
-      if (size > MAX_JSON_BYTES) throw new ResponseRefused(deny('OUTPUT_BLOCKED', 'The answer is too large to inspect.', { quiet: true, event: { stage: 'output-guard' } }));
+      if (size > MAX_WHOLE_BYTES) throw uninspectable('The answer is too large to inspect.');
       parts.push(chunk);
       return Buffer.alloc(0);
     },
     onEnd() {
       const raw = Buffer.concat(parts);
-      const text = raw.toString('utf8');
-      let doc: Json;
-      try {
-        doc = JSON.parse(text);
-      } catch {
-        const redact = policy.decide(findAll(policy, text));
-        return redact.length === 0 ? raw : Buffer.from(applySpans(text, 0, redact), 'utf8');
-      }
-      if (typeof doc === 'string') {
-        const redact = policy.decide(findAll(policy, doc));
-        return redact.length === 0 ? raw : Buffer.from(JSON.stringify(applySpans(doc, 0, redact)), 'utf8');
-      }
-      let changed = false;
-      eachString(doc, (s, set) => {
-        const redact = policy.decide(findAll(policy, s));
-        if (redact.length > 0) {
-          set(applySpans(s, 0, redact));
-          changed = true;
+      if (mode === 'json') {
+        let doc: unknown;
+        let parsed = true;
+        try {
+          doc = JSON.parse(raw.toString('utf8'));
+        } catch {
+          parsed = false;
         }
-      });
-      // After redaction: watermarks mark what is actually served.
-      if (transform?.(doc)) changed = true;
-      return changed ? Buffer.from(JSON.stringify(doc), 'utf8') : raw;
+        if (parsed) return redactJson(policy, raw, doc, transform);
+      }
+      return redactUnlabelled(policy, raw);
     },
   };
+}
+
+/** An answer labelled JSON (see wholeBodyFilter). */
+export function jsonFilter(policy: OutputPolicy, transform?: (doc: unknown) => boolean): ResponseFilter {
+  return wholeBodyFilter(policy, 'json', transform);
 }
