@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startMockLlm } from '../src/demo/mock-llm.js';
 import { ApiKeyStore } from '../src/stages/auth/api-key-store.js';
+import { Bans } from '../src/stages/ban/bans.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 import { chatBody, startFixture, type Fixture } from './helpers/fixture.js';
 
@@ -137,6 +138,61 @@ events: { sinks: [] }
       p.child.kill('SIGKILL');
       await p.exited;
       await mock.close();
+    }
+  });
+});
+
+describe('token endpoint: bans and guessing (it answers outside the routes, so it guards itself)', () => {
+  const memory = {
+    auth: { apiKeys: { header: 'x-api-key' }, tokenEndpoint: { ttl: '5m' } },
+    routes: [{ name: 'chat', match: { methods: ['POST' as const], path: '/v1/chat/completions' }, kind: 'openai-chat' as const, auth: { any: ['jwt' as const], roles: ['user'] } }],
+  };
+  const token = (url: string, key: string) =>
+    fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-api-key': key }, body: 'grant_type=client_credentials' });
+
+  it(`after ${10} failed attempts an address is refused (429 slow_down, Retry-After) for a minute, even with a valid key`, async () => {
+    const f = await startFixture(memory);
+    try {
+      const { key } = await new ApiKeyStore(f.gw.store).create({ name: 'svc', roles: ['user'] });
+      const wrong = `${key.slice(0, -1)}${key.endsWith('x') ? 'y' : 'x'}`;
+      for (let i = 0; i < 10; i++) {
+        const r = await token(f.url, wrong);
+        assert.equal(r.status, 401, `attempt ${i + 1}`);
+        await r.arrayBuffer();
+      }
+      for (const k of [wrong, key]) {
+        const r = await token(f.url, k);
+        assert.equal(r.status, 429);
+        assert.ok(Number(r.headers.get('retry-after')) >= 1);
+        const body = (await r.json()) as { error: string; access_token?: string };
+        assert.equal(body.error, 'slow_down');
+        assert.equal(body.access_token, undefined);
+      }
+      const limited = f.events.filter((e) => e.event.action === 'ratelimit.exceeded');
+      assert.equal(limited.length, 1, 'said once, not per refused attempt');
+      assert.equal(limited[0]?.event.reason, 'token_endpoint_failures');
+      assert.ok(!JSON.stringify(f.events).includes(key.slice(20)), 'no key in events');
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('a banned address gets no token (403 access_denied with Retry-After), however valid its key', async () => {
+    const f = await startFixture(memory);
+    try {
+      const { key } = await new ApiKeyStore(f.gw.store).create({ name: 'svc', roles: ['user'] });
+      const ok = await token(f.url, key);
+      assert.equal(ok.status, 200);
+      await ok.arrayBuffer();
+      await new Bans(f.gw.store).add({ kind: 'ip', value: '127.0.0.1' }, 60_000, 'test');
+      const r = await token(f.url, key);
+      assert.equal(r.status, 403);
+      assert.ok(Number(r.headers.get('retry-after')) >= 50);
+      const body = (await r.json()) as { error: string; access_token?: string };
+      assert.equal(body.error, 'access_denied');
+      assert.equal(body.access_token, undefined);
+    } finally {
+      await f.close();
     }
   });
 });

@@ -8,6 +8,7 @@ import { bearerToken, readCredentials, rolesFromClaim, scopesFromPayload } from 
 import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { tokenEndpoints } from './token-endpoint.js';
+import { TokenEndpointGuard } from './token-endpoint-guard.js';
 import type { EventBus } from '../../events/bus.js';
 
 interface Shared {
@@ -71,7 +72,7 @@ export const authStage = defineStage({
     const te = config.auth.tokenEndpoint;
     if (!te) return [];
     const s = sharedFor(config, store);
-    return tokenEndpoints(te, { keys: s.signing as SigningKeys, apiKeys: s.keys, apiKeyHeader: s.apiKeyHeader.toLowerCase(), events: events as EventBus });
+    return tokenEndpoints(te, { keys: s.signing as SigningKeys, apiKeys: s.keys, apiKeyHeader: s.apiKeyHeader.toLowerCase(), events: events as EventBus, guard: new TokenEndpointGuard(store, events as EventBus) });
   },
   build(route, { config, store, events }) {
     const auth = route.auth;

@@ -4,6 +4,7 @@ import type { LocalEndpoint, LocalResponse } from '../../core/stage.js';
 import type { EventBus } from '../../events/bus.js';
 import type { ApiKeyStore } from './api-key-store.js';
 import type { SigningKeys } from './signing-keys.js';
+import type { TokenEndpointGuard } from './token-endpoint-guard.js';
 
 type TokenEndpointConfig = NonNullable<BulwarkConfig['auth']['tokenEndpoint']>;
 
@@ -33,7 +34,7 @@ function oauthError(status: number, error: string, description: string): LocalRe
  * carrying the key's roles, signed by the gateway's current key. The public keys are published at
  * `jwksPath`.
  */
-export function tokenEndpoints(cfg: TokenEndpointConfig, deps: { keys: SigningKeys; apiKeys: ApiKeyStore | undefined; apiKeyHeader: string; events: EventBus }): LocalEndpoint[] {
+export function tokenEndpoints(cfg: TokenEndpointConfig, deps: { keys: SigningKeys; apiKeys: ApiKeyStore | undefined; apiKeyHeader: string; events: EventBus; guard: TokenEndpointGuard }): LocalEndpoint[] {
   return [
     {
       method: 'POST',
@@ -41,8 +42,12 @@ export function tokenEndpoints(cfg: TokenEndpointConfig, deps: { keys: SigningKe
       maxBodyBytes: 4096,
       async handle(req) {
         const subject = { requestId: req.requestId, method: 'POST', path: cfg.path, sourceIp: req.clientIp };
-        const fail = (status: number, error: string, reason: string, description: string) => {
+        // Banned or throttled addresses are refused before the body or the key is looked at.
+        const refused = await deps.guard.refusal(req.clientIp);
+        if (refused) return refused;
+        const fail = async (status: number, error: string, reason: string, description: string) => {
           deps.events.emit({ action: 'auth.failure', severity: 'medium', outcome: 'failure', reason, code: 'AUTH_REQUIRED', status, ...subject });
+          await deps.guard.failed(req.clientIp, subject);
           return oauthError(status, error, description);
         };
         const ct = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
