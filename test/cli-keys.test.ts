@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -67,4 +67,25 @@ it('bulwark bans add/list/remove act on the store a running gateway uses', async
   } finally {
     await g.close();
   }
+});
+
+it('with the memory store, keys list shows the keys the config declares, revoke says where they live, and bans/quarantine refuse instead of changing nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-keys-mem-'));
+  const file = join(dir, 'b.yaml');
+  const log = join(dir, 'security.jsonl');
+  writeFileSync(file, `version: 1\nupstreams:\n  llm: { url: "http://127.0.0.1:9" }\nauth:\n  apiKeys:\n    keys:\n      - { id: declared1, name: ops, roles: [admin], hash: "sha256:${'a'.repeat(64)}" }\nevents: { sinks: [{ type: file, path: "${log}" }] }\n`);
+  const list = runCli(['keys', 'list', '-c', file]);
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /declared1\s+ops\s+roles=admin\s+declared in the config/);
+  assert.ok(!list.stdout.includes('a'.repeat(16)), 'no hash printed');
+  const revoke = runCli(['keys', 'revoke', 'declared1', '-c', file]);
+  assert.notEqual(revoke.status, 0);
+  assert.match(revoke.stderr, /declared in the config \(auth\.apiKeys\.keys\)/);
+  for (const args of [['bans', 'add', 'ip:203.0.113.9', '--for', '5m'], ['bans', 'list'], ['quarantine', 'list']]) {
+    const r = runCli([...args, '-c', file]);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, /state\.store is memory: .* cannot see or change them/, args.join(' '));
+    assert.doesNotMatch(r.stdout, /banned|no bans/);
+  }
+  assert.ok(!existsSync(log) || !readFileSync(log, 'utf8').includes('ban.applied'), 'no audit event for a ban that would not be enforced');
 });

@@ -18,7 +18,7 @@ function target(spec: string): BanTarget {
 /** `bulwark bans`: the ban list in the configured store (shared with running gateways on SQLite or Redis). */
 export function registerBans(program: Command): void {
   const bans = program.command('bans').description('List, add and remove bans of addresses and identities.');
-  const withBans = (opts: BansOptions, fn: (b: Bans) => Promise<void>) => withCliState(opts.config, ({ store, events }) => fn(new Bans(store, events)));
+  const withBans = (opts: BansOptions, fn: (b: Bans) => Promise<void>) => withCliState(opts.config, ({ store, events }) => fn(new Bans(store, events)), 'bans');
   const common = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE).option('--json', 'machine-readable output');
 
   common(bans.command('list').description('Active bans.').addHelpText('after', '\nExample:\n  bulwark bans list -c bulwark.yaml --json')).action(async (opts: BansOptions) =>

@@ -20,10 +20,16 @@ export function createCliEventBus(config: BulwarkConfig): EventBus {
 
 /**
  * Runs a CLI command body with the configured store and event bus, closing both afterwards (a
- * command that leaves a Redis connection or a webhook queue open never exits).
+ * command that leaves a Redis connection or a webhook queue open never exits). `shared` names
+ * what the command manages when that only makes sense on a store gateways share.
  */
-export async function withCliState<T>(configPath: string, fn: (s: { config: BulwarkConfig; store: Store; events: EventBus }) => Promise<T>): Promise<T> {
+export async function withCliState<T>(configPath: string, fn: (s: { config: BulwarkConfig; store: Store; events: EventBus }) => Promise<T>, shared?: string): Promise<T> {
   const { config } = loadOrExit(configPath);
+  // With the memory store each gateway process holds its own state: a command that lists or
+  // changes it from here would report on, or change, nothing any gateway uses.
+  if (shared !== undefined && config.state.store === 'memory') {
+    throw new Error(`state.store is memory: ${shared} live inside each running gateway process, so this command cannot see or change them. Use state.store sqlite or redis to manage them from the CLI`);
+  }
   const store = createStore(config.state);
   const events = createCliEventBus(config);
   try {

@@ -1,3 +1,4 @@
+import type { BulwarkConfig } from '../config/schema.js';
 import type { Command } from 'commander';
 import { createCliEventBus } from './cli-events.js';
 import { parseDuration } from '../config/units.js';
@@ -15,6 +16,12 @@ interface KeysOptions {
  * Redis) store sees a new or revoked key at once. With the memory store there is no shared store:
  * `create` prints the config entry (a sha256 hash) to declare the key in `auth.apiKeys.keys`.
  */
+/** Why a key id is not in the store, with what to do when it is one the config declares. */
+function notStored(config: BulwarkConfig, id: string, state = ''): string {
+  if (config.auth.apiKeys?.keys?.some((k) => k.id === id)) return `${id} is declared in the config (auth.apiKeys.keys), not stored: remove or replace it there, then reload the gateway`;
+  return `no ${state}stored key ${id}`;
+}
+
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('Create, list, revoke and rotate API keys (shown once, stored hashed).');
   const open = (opts: KeysOptions) => {
@@ -70,9 +77,15 @@ export function registerKeys(program: Command): void {
     .addHelpText('after', '\nExample:\n  bulwark keys list -c bulwark.yaml --json')
     .action(async (opts: KeysOptions) => {
       await withKeys(opts, async (ctx) => {
-      const list = (await ctx.keys.list()).map(({ hash: _hash, ...rest }) => rest);
+      const stored = (await ctx.keys.list()).map(({ hash: _hash, ...rest }) => ({ ...rest, source: 'store' as const }));
+      // Keys declared in the config are valid too; they are listed so that nothing valid is hidden.
+      const declared = (ctx.config.auth.apiKeys?.keys ?? []).map((k) => ({ id: k.id, name: k.name ?? '', roles: k.roles, source: 'config' as const }));
       const status = (r: Omit<ApiKeyRecord, 'hash'>) => (r.revokedAt ? 'revoked' : r.graceUntil ? `grace until ${r.graceUntil}` : r.expiresAt && Date.parse(r.expiresAt) < Date.now() ? 'expired' : 'active');
-      out(opts, list, list.length === 0 ? 'no keys\n' : list.map((r) => `${r.id}  ${r.name}  roles=${r.roles.join(',') || '-'}  ${status(r)}  last used ${r.lastUsedAt ?? 'never'}`).join('\n') + '\n');
+      const lines = [
+        ...stored.map((r) => `${r.id}  ${r.name}  roles=${r.roles.join(',') || '-'}  ${status(r)}  last used ${r.lastUsedAt ?? 'never'}`),
+        ...declared.map((r) => `${r.id}  ${r.name || '-'}  roles=${r.roles.join(',') || '-'}  declared in the config (auth.apiKeys.keys)`),
+      ];
+      out(opts, [...stored, ...declared], lines.length === 0 ? 'no keys\n' : lines.join('\n') + '\n');
       });
     });
 
@@ -85,7 +98,7 @@ export function registerKeys(program: Command): void {
     .action(async (id: string, opts: KeysOptions) => {
       await withKeys(opts, async (ctx) => {
       const r = await ctx.keys.revoke(id);
-      if (!r) throw new Error(`no stored key ${id}`);
+      if (!r) throw new Error(notStored(ctx.config, id));
       ctx.events.emit({ action: 'key.revoked', severity: 'medium', outcome: 'success', details: { keyId: id } });
       out(opts, { id, revokedAt: r.revokedAt }, `revoked ${id}\n`);
       });
@@ -103,7 +116,7 @@ export function registerKeys(program: Command): void {
       const grace = parseDuration(opts.grace);
       if (grace === undefined) throw new Error(`--grace: expected a duration such as 24h, got ${opts.grace}`);
       const r = await ctx.keys.rotate(id, grace);
-      if (!r) throw new Error(`no active stored key ${id}`);
+      if (!r) throw new Error(notStored(ctx.config, id, 'active '));
       ctx.events.emit({ action: 'key.created', severity: 'medium', outcome: 'success', details: { keyId: r.record.id, rotatedFrom: id } });
       out(opts, { id: r.record.id, key: r.key, name: r.record.name, roles: r.record.roles, expiresAt: r.record.expiresAt ?? null, replaces: id, oldValidUntil: r.old.graceUntil }, `key:     ${r.key}\nid:      ${r.record.id}\nreplaces ${id}, which stays valid until ${r.old.graceUntil}\n`);
       });

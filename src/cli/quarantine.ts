@@ -20,7 +20,7 @@ interface Ctx {
 /** `bulwark quarantine`: review items the poisoning guard held, in the configured store. */
 export function registerQuarantine(program: Command): void {
   const cmd = program.command('quarantine').description('List, release (forward) or drop items held by the poisoning guard.');
-  const run = (opts: QuarantineOptions, fn: (c: Ctx) => Promise<void>) => withCliState(opts.config, ({ config, store, events }) => fn({ q: new Quarantine(store), config, events }));
+  const run = (opts: QuarantineOptions, fn: (c: Ctx) => Promise<void>) => withCliState(opts.config, ({ config, store, events }) => fn({ q: new Quarantine(store), config, events }), 'quarantined items');
   const common = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE).option('--json', 'machine-readable output');
 
   common(cmd.command('list').description('Held items, oldest first (the body is not shown).').addHelpText('after', '\nExample:\n  bulwark quarantine list -c bulwark.yaml --json')).action(async (opts: QuarantineOptions) =>
