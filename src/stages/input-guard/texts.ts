@@ -53,6 +53,51 @@ function messageTexts(messages: unknown, out: ScreenedText[]): void {
   });
 }
 
+/** The prose inside a JSON Schema the model reads (tool parameters, structured output): descriptions and titles. */
+function schemaTexts(schema: unknown, at: string, out: ScreenedText[], depth = 0): void {
+  if (depth > 16) return;
+  if (Array.isArray(schema)) {
+    schema.forEach((x, i) => schemaTexts(x, `${at}[${i}]`, out, depth + 1));
+    return;
+  }
+  if (!isRecord(schema)) return;
+  for (const [k, v] of Object.entries(schema)) {
+    if ((k === 'description' || k === 'title') && typeof v === 'string') out.push({ at: `${at}.${k}`, text: v });
+    else if (typeof v === 'object' && v !== null) schemaTexts(v, `${at}.${k}`, out, depth + 1);
+  }
+}
+
+/**
+ * Definitions the model reads besides the messages: tool and function descriptions with their
+ * parameter schemas (a poisoned tool description is an injection like any other), the
+ * structured-output schema, and OpenAI predicted output.
+ */
+function definitionTexts(body: Record<string, unknown>, out: ScreenedText[]): void {
+  if (Array.isArray(body.tools)) {
+    body.tools.forEach((t, i) => {
+      if (!isRecord(t)) return;
+      // OpenAI nests the definition under `function`; Anthropic puts it on the tool.
+      const def = isRecord(t.function) ? t.function : t;
+      const at = def === t ? `tools[${i}]` : `tools[${i}].function`;
+      if (typeof def.description === 'string') out.push({ at: `${at}.description`, text: def.description });
+      schemaTexts(def.parameters ?? def.input_schema, `${at}.${def.parameters !== undefined ? 'parameters' : 'input_schema'}`, out);
+    });
+  }
+  if (Array.isArray(body.functions)) {
+    body.functions.forEach((f, i) => {
+      if (!isRecord(f)) return;
+      if (typeof f.description === 'string') out.push({ at: `functions[${i}].description`, text: f.description });
+      schemaTexts(f.parameters, `functions[${i}].parameters`, out);
+    });
+  }
+  const rf = body.response_format;
+  if (isRecord(rf) && isRecord(rf.json_schema)) {
+    if (typeof rf.json_schema.description === 'string') out.push({ at: 'response_format.json_schema.description', text: rf.json_schema.description });
+    schemaTexts(rf.json_schema.schema, 'response_format.json_schema.schema', out);
+  }
+  if (isRecord(body.prediction)) contentTexts(body.prediction.content, 'prediction.content', undefined, out);
+}
+
 /** The value at a JSON pointer (RFC 6901), or undefined. */
 export function atPointer(doc: unknown, pointer: string): unknown {
   if (pointer === '') return doc;
@@ -79,18 +124,21 @@ function allStrings(v: unknown, at: string, out: ScreenedText[], depth = 0): voi
 
 /**
  * The texts a model will read from a request body (G-7.1): every message of every role, tool
- * calls and results, multi-part content, the Anthropic `system`, completions prompts, embeddings
- * inputs; for `json` routes, the fields named by JSON pointer (all of the body when none are).
+ * calls and results, multi-part content, the Anthropic `system`, tool and function definitions,
+ * structured-output schemas, predicted output, completions prompts, embeddings inputs; for `json`
+ * routes, the fields named by JSON pointer (all of the body when none are).
  */
 export function screenedTexts(kind: RouteKind, body: Record<string, unknown>, fields: readonly string[] | undefined): ScreenedText[] {
   const out: ScreenedText[] = [];
   switch (kind) {
     case 'openai-chat':
       messageTexts(body.messages, out);
+      definitionTexts(body, out);
       break;
     case 'anthropic-messages':
       contentTexts(body.system, 'system', 'system', out);
       messageTexts(body.messages, out);
+      definitionTexts(body, out);
       break;
     case 'openai-completions':
       contentTexts(body.prompt, 'prompt', undefined, out);
