@@ -150,8 +150,10 @@ describe('prompt-injection actions', () => {
 
 describe('input validation', () => {
   it('maxMessages, maxPromptChars and deny patterns refuse with 400 INVALID_INPUT; nothing forwarded', async () => {
-    const f = await startFixture({ routes: [chat({ maxMessages: 2, maxPromptChars: 50, deny: ['-----BEGIN [A-Z ]*PRIVATE KEY-----'] })] });
+    const f = await startFixture({ routes: [chat({ maxMessages: 2, maxPromptChars: 50, deny: ['-----BEGIN [A-Z ]*PRIVATE KEY-----', '(?i)project\\s+falcon'] })] });
     try {
+      // A leading (?i) is accepted (PCRE habit) and makes the pattern case-insensitive.
+      assert.equal((await send(f, user('Tell me about Project  FALCON'))).status, 400);
       assert.equal((await send(f, [...user('a'), ...user('b'), ...user('c')])).status, 400);
       assert.equal((await send(f, user('x'.repeat(51)))).status, 400);
       const key = await send(f, user('-----BEGIN RSA PRIVATE KEY-----'));

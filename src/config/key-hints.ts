@@ -60,24 +60,31 @@ function distance(a: string, b: string): number {
   return (d[a.length] as number[])[b.length] as number;
 }
 
+/** The allowed word a misspelt one most likely meant (case-only differences first), if any is near. */
+export function closest(word: string, allowed: readonly string[]): string | undefined {
+  if (word.length > 64) return undefined;
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of allowed) {
+    const dist = k.toLowerCase() === word.toLowerCase() ? 0.5 : distance(word, k);
+    if (dist < bestD) {
+      bestD = dist;
+      best = k;
+    }
+  }
+  const limit = Math.max(1, Math.floor(Math.min(word.length, (best ?? '').length) / 3));
+  return best !== undefined && bestD <= limit ? best : undefined;
+}
+
 /**
  * "unknown key", with the closest allowed key when one is near enough to be a typo
  * (`listne` → `listen`, `ratelimit` → `rateLimit`).
  */
 export function unknownKeyMessage(parent: readonly PropertyKey[], key: string): string {
   const allowed = keysAt(parent);
-  if (key.length > 64 || allowed.length === 0) return 'unknown key';
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of allowed) {
-    const dist = k.toLowerCase() === key.toLowerCase() ? 0.5 : distance(key, k);
-    if (dist < bestD) {
-      bestD = dist;
-      best = k;
-    }
-  }
-  const limit = Math.max(1, Math.floor(Math.min(key.length, (best ?? '').length) / 3));
-  if (best !== undefined && bestD <= limit) return `unknown key (did you mean "${best}"?)`;
+  if (allowed.length === 0) return 'unknown key';
+  const best = closest(key, allowed);
+  if (best !== undefined) return `unknown key (did you mean "${best}"?)`;
   // A key written one level too high (`path` beside `match` instead of inside it).
   const nested = allowed.filter((k) => keysAt([...parent, k]).includes(key));
   return nested.length === 1 ? `unknown key (did you mean "${nested[0]}.${key}"?)` : 'unknown key';

@@ -142,6 +142,19 @@ inventory:
     assert.doesNotMatch(other[0]?.message ?? '', /did you mean/);
   });
 
+  it('deny patterns: a leading (?i) is accepted; other invalid syntax names JavaScript regexes', () => {
+    const route = (deny: string) => `${BASE}routes:\n  - name: chat\n    kind: openai-chat\n    match: { methods: [POST], path: /a }\n    upstream: llm\n    input: { deny: ["${deny}"] }\n`;
+    const ok = parseConfigText(route('(?i)project falcon'), 'b.yaml', {});
+    assert.deepEqual(ok.routes[0]?.input?.deny, ['(?i)project falcon']);
+    const bad = issuesOf(route('(?<x)oops'));
+    assert.match(bad[0]?.message ?? '', /invalid regex \(JavaScript syntax, u flag; a leading \(\?i\) is accepted\)/);
+  });
+
+  it('a near-miss enum value names the allowed one', () => {
+    const issues = issuesOf(`${BASE}routes:\n  - name: chat\n    kind: openai_chat\n    match: { methods: [POST], path: /a }\n    upstream: llm\n`);
+    assert.match(issues[0]?.message ?? '', /\(did you mean "openai-chat"\?\)$/);
+  });
+
   it('says a required key is missing rather than "received undefined"', () => {
     const issues = issuesOf('upstreams: {}\nroutes:\n  - match: { path: /a }\n');
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));

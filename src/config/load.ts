@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { substituteEnv } from './env.js';
 import { configSchema, type BulwarkConfig } from './schema.js';
-import { unknownKeyMessage } from './key-hints.js';
+import { closest, unknownKeyMessage } from './key-hints.js';
 import { checkSemantics } from './semantics.js';
 import { compileSchemaFile } from '../stages/input-guard/json-schema-file.js';
 
@@ -112,13 +112,13 @@ function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Lo
   return out;
 }
 
-/** ` (did you mean "POST"?)` when a value differs from an allowed one only in case. */
+/** ` (did you mean "POST"?)` when a value is a near miss of an allowed one (case, a typo, `_` for `-`). */
 function caseHint(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code !== 'invalid_value') return '';
   const value = valueAt(raw, issue.path);
   if (typeof value !== 'string') return '';
-  const match = issue.values.find((v) => typeof v === 'string' && v.toLowerCase() === value.toLowerCase());
-  return typeof match === 'string' ? ` (did you mean "${match}"?)` : '';
+  const match = closest(value, issue.values.filter((v): v is string => typeof v === 'string'));
+  return match !== undefined ? ` (did you mean "${match}"?)` : '';
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
 // a pattern that backtracks catastrophically never gets there and the worker is terminated.
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const { pattern, inputs, done } = workerData;
-const re = new RegExp(pattern, 'u');
+const { pattern, flags, inputs, done } = workerData;
+const re = new RegExp(pattern, flags);
 for (const s of inputs) re.test(s);
 Atomics.store(done, 0, 1);
 Atomics.notify(done, 0);
@@ -34,9 +34,9 @@ function probeInputs(pattern: string): string[] {
  * exponential on a few dozen characters. Runs once per pattern at config load, off the main
  * thread, and waits at most `budgetMs`.
  */
-export function regexRunsInTime(pattern: string, budgetMs = 1000): boolean {
+export function regexRunsInTime(pattern: string, budgetMs = 1000, flags = 'u'): boolean {
   const done = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(WORKER, { eval: true, workerData: { pattern, inputs: probeInputs(pattern), done } });
+  const worker = new Worker(WORKER, { eval: true, workerData: { pattern, flags, inputs: probeInputs(pattern), done } });
   // Fails closed: no answer in time (or a worker that cannot start) counts as too slow.
   const result = Atomics.wait(done, 0, 0, budgetMs);
   void worker.terminate();

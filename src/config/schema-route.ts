@@ -33,7 +33,7 @@ const auth = z.strictObject({
   public: z.boolean().prefault(false).describe('true: say that the route is meant to be open (a route without `auth` is open too, and `bulwark check` warns about it).'),
 });
 
-const rateLimitBy = z.union([z.enum(['identity', 'ip', 'apiKey', 'route']), z.string().regex(/^header:[a-z0-9-]+$/, 'header:<lowercase-name>')]);
+const rateLimitBy = z.union([z.enum(['identity', 'ip', 'apiKey', 'route']), z.string().regex(/^header:[a-z0-9-]+$/, 'expected identity, ip, apiKey, route or header:<lowercase-name>')]);
 const rateLimit = z
   .strictObject({
     by: rateLimitBy.describe('What is counted: identity (verified subject), ip, apiKey, route, or header:<name>.'),
@@ -65,7 +65,7 @@ const input = z.strictObject({
   maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped).'),
   clampTokens: z.boolean().prefault(false).describe('Clamp max_tokens to maxTokens in what is forwarded instead of refusing.'),
   promptInjection: injection.optional(),
-  deny: z.array(z.string()).optional().describe('Regexes refused in screened text; checked for ReDoS at load.'),
+  deny: z.array(z.string()).optional().describe('Regexes refused in screened text (JavaScript syntax, u flag, case-sensitive; a leading (?i), (?s) or (?m) sets that flag); checked for ReDoS at load.'),
   canary: z.boolean().optional(),
   fields: z.array(z.string().regex(/^(\/([^~/]|~[01])*)*$/, 'a JSON pointer such as /text')).optional().describe('json routes: JSON pointers of the fields to screen.'),
   poisoning: z

@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
+import { compileUserRegex } from '../../config/user-regex.js';
 import { defineStage } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
@@ -48,7 +49,7 @@ export const inputGuardStage = defineStage({
     // Config loading already compiled it; a config built in code gets the same check here.
     if (schema && !schema.ok) throw new Error(`routes.${route.name}.input.schema: ${schema.message}`);
     const validate = schema?.ok ? schema.validate : undefined;
-    const denyRes = (input.deny ?? []).map((p) => new RegExp(p, 'u'));
+    const denyRes = (input.deny ?? []).map(compileUserRegex);
     const injection = input.promptInjection;
     const guard = injection ? promptGuard() : undefined;
     const includePrompts = config.events.includePrompts;
