@@ -13,6 +13,7 @@ const keyword: StageDefinition = defineStage({
     onRequest(ctx) {
       const text = JSON.stringify(ctx.body.type === 'json' ? ctx.body.value : '');
       if (text.includes('crash')) throw new Error('detector exploded');
+      if (text.includes('store down')) throw new Error('Connection is closed.');
       return text.includes('forbidden') ? deny('PROMPT_INJECTION', 'keyword found', { event: { reason: 'keyword' } }) : CONTINUE;
     },
   }),
@@ -87,6 +88,15 @@ describe('pipeline: enforce, monitor, fail closed, counters', () => {
     assert.equal(f.mock.requests.length, before);
     assert.equal(f.gw.counters.get('keyword-guard', 'chat', 'errored'), 1);
     assert.ok(f.events.some((e) => e.event.action === 'stage.error' && e.event.outcome === 'failure'));
+  });
+
+  it('a stage.error names an unreachable store as such, never with the error message', async () => {
+    const res = await post(f, '/v1/chat/completions', 'store down');
+    assert.equal(res.status, 500);
+    await res.arrayBuffer();
+    const reasons = f.events.filter((e) => e.event.action === 'stage.error').map((e) => e.event.reason);
+    assert.ok(reasons.includes('store_unavailable'), JSON.stringify(reasons));
+    assert.ok(!JSON.stringify(f.events).includes('Connection is closed'));
   });
 
   it('onError: allow lets the request through and says so in an event', async () => {

@@ -25,6 +25,18 @@ export interface RoutePipeline {
   responseFilters(ctx: RequestContext, head: ResponseHead): ResponseFilter[];
 }
 
+// What a Redis client says while the server is unreachable (ioredis): an operator should read
+// "the store is down" in the event, not a bare "Error".
+const STORE_DOWN = /Connection is closed|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|enableOfflineQueue|Reached the max retries|MaxRetriesPerRequest/;
+
+/** A short, secret-free reason for a stage failure: the error's name or code, never its message. */
+function errorReason(err: unknown): string {
+  if (!(err instanceof Error)) return 'non-error thrown';
+  if (STORE_DOWN.test(err.message) || STORE_DOWN.test(err.name)) return 'store_unavailable';
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? `${err.name}:${code}` : err.name;
+}
+
 export function createPipeline(route: RouteConfig, stages: readonly StageInstance[], deps: { events: EventBus; counters: DecisionCounters }): RoutePipeline {
   const byPhase = new Map<StageRequestPhase, StageInstance[]>();
   for (const p of STAGE_REQUEST_PHASES) byPhase.set(p, stages.filter((s) => s.phase === p && s.onRequest));
@@ -37,7 +49,7 @@ export function createPipeline(route: RouteConfig, stages: readonly StageInstanc
     const failOpen = route.onError === 'allow' || monitor;
     events.emit({
       action: 'stage.error', severity: 'high', outcome: failOpen ? 'success' : 'failure', stage: stage.name,
-      reason: err instanceof Error ? err.name : 'non-error thrown', route: route.name, requestId: ctx.id,
+      reason: errorReason(err), route: route.name, requestId: ctx.id,
       method: ctx.method, path: ctx.path, sourceIp: ctx.clientIp,
     });
     // Fail closed unless the route says otherwise: a crashing detector never lets a request through silently.
