@@ -10,6 +10,7 @@ interface EvalPromptGuardOptions {
   weights?: string;
   minTpr?: number;
   maxFpr?: number;
+  errors?: boolean;
 }
 
 /** Commander parser for a number in [0, 1]. */
@@ -38,12 +39,13 @@ export function registerEval(program: Command): void {
     .option('--json', 'one JSON object on stdout')
     .option('--min-tpr <x>', 'exit 1 when the TPR at the threshold is below x (CI gate)', fraction)
     .option('--max-fpr <y>', 'exit 1 when the FPR at the threshold is above y (CI gate)', fraction)
+    .option('--errors', 'also list the rows decided wrongly (missed attacks, false alarms) with a preview')
     .addHelpText(
       'after',
       '\nLabel 1 = attack (prompt injection or jailbreak), 0 = benign. Progress goes to stderr only on a terminal.\n' +
         '\nExamples:\n' +
-        '  bulwark eval prompt-guard ../shared/data/prompt-injection-dev.jsonl\n' +
         '  bulwark eval prompt-guard labeled.jsonl --threshold 0.9 --json\n' +
+        '  bulwark eval prompt-guard labeled.jsonl --errors          # which rows were missed or false alarms\n' +
         '  bulwark eval prompt-guard labeled.jsonl --min-tpr 0.8 --max-fpr 0.01   # CI gate',
     )
     .action((file: string, opts: EvalPromptGuardOptions) => {
@@ -59,6 +61,7 @@ export function registerEval(program: Command): void {
         ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
         ...(opts.minTpr !== undefined ? { minTpr: opts.minTpr } : {}),
         ...(opts.maxFpr !== undefined ? { maxFpr: opts.maxFpr } : {}),
+        ...(opts.errors ? { errors: true } : {}),
         ...(tty
           ? {
               onProgress: (done: number, total: number) => {

@@ -158,6 +158,18 @@ export interface EvalReport {
   cv: CvSummary | null;
   trainedOn: ModelInfo['trainedOn'];
   gates: GateReport;
+  /** With `errors`: the rows decided wrongly at the threshold (row = 1-based index among the file's rows). */
+  misclassified?: Misclassified[];
+}
+
+export interface Misclassified {
+  row: number;
+  label: Label;
+  score: number;
+  source: string;
+  kind: string;
+  /** The first 100 characters on one line. */
+  preview: string;
 }
 
 export interface EvaluateOptions {
@@ -171,6 +183,8 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Clock in ms (tests); defaults to performance.now(). */
   now?: () => number;
+  /** List the rows decided wrongly at the threshold. */
+  errors?: boolean;
 }
 
 export const NOTE =
@@ -256,6 +270,15 @@ export function evaluate(guard: PromptGuard, rows: readonly EvalRow[], opts: Eva
     cv: info.cv,
     trainedOn: info.trainedOn,
     gates: { minTpr: opts.minTpr ?? null, maxFpr: opts.maxFpr ?? null, passed: failures.length === 0, failures },
+    ...(opts.errors
+      ? {
+          misclassified: rows.flatMap((r, i) =>
+            ((scores[i] as number) >= threshold) === (r.label === 1)
+              ? []
+              : [{ row: i + 1, label: r.label, score: scores[i] as number, source: r.source, kind: r.kind, preview: r.text.replace(/\s+/g, ' ').slice(0, 100) }],
+          ),
+        }
+      : {}),
   };
 }
 
@@ -342,6 +365,12 @@ export function formatReport(r: EvalReport): string {
   L.push(`  p50 ${ms(t.p50Ms)} ms  p99 ${ms(t.p99Ms)} ms  max ${ms(t.maxMs)} ms  mean ${ms(t.meanMs)} ms`);
   L.push(`  4 KB texts: p50 ${ms(t.p50Ms4KB)} ms  p99 ${ms(t.p99Ms4KB)} ms (${t.method4KB})`);
   L.push('');
+  if (r.misclassified) {
+    const shown = r.misclassified.slice(0, 200);
+    L.push(`misclassified at the threshold: ${r.misclassified.length}${shown.length < r.misclassified.length ? ` (first ${shown.length}; --json has all)` : ''}`);
+    for (const m of shown) L.push(`  row ${m.row}  ${m.label === 1 ? 'missed attack ' : 'false alarm   '} score ${m.score.toFixed(3)}  ${m.source}  ${JSON.stringify(m.preview)}`);
+    L.push('');
+  }
   L.push(`note: ${r.note}.`);
   if (r.trainedOn?.data) L.push(`  this model was trained on: ${r.trainedOn.data}${r.trainedOn.rows !== undefined ? `, ${r.trainedOn.rows} rows` : ''}`);
   if (r.cv) L.push(...cvLines(r.cv));
