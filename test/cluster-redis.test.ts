@@ -121,3 +121,19 @@ describe('state.redis.onError when Redis goes away', () => {
     });
   }
 });
+
+it('bulwark start says at once when its Redis store cannot be reached (and still serves /healthz)', async () => {
+  const g = await startGatewayProcess({
+    name: 'redis-down',
+    routes: '  - name: chat\n    match: { methods: [POST], path: /v1/chat/completions }\n    kind: openai-chat\n    auth: { public: true }\n    rateLimit: [{ by: ip, requests: 100, per: 1m }]\n',
+    state: 'state: { store: redis, redis: { url: "redis://127.0.0.1:1", onError: deny } }',
+  });
+  try {
+    await g.process.waitFor(/warning: the redis state store is not reachable; until it is, requests that need it are refused \(500\) \(state\.redis\.onError: deny\)/);
+    const health = await fetch(`${g.url}/healthz`);
+    assert.equal(health.status, 200);
+    await health.arrayBuffer();
+  } finally {
+    await g.close();
+  }
+});

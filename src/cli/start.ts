@@ -37,11 +37,27 @@ export function registerStart(program: Command): void {
     });
 }
 
+/**
+ * A shared store that cannot be reached at start is said at once: /healthz answers (the process
+ * is alive), but every check that needs the store follows `state.redis.onError` until it returns.
+ */
+async function warnIfStoreDown(gw: Gateway, onError: string): Promise<void> {
+  if (gw.store.kind === 'memory') return;
+  const probe = gw.store.get('bulwark:startup-probe');
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000).unref());
+  const result = await Promise.race([probe.then(() => 'ok' as const, () => 'error' as const), timeout]);
+  if (result === 'ok') return;
+  const policy = gw.store.kind === 'redis' ? onError : 'deny';
+  const effect = policy === 'deny' ? 'requests that need it are refused (500)' : policy === 'local' ? 'limits and bans count per instance' : 'limits and bans are skipped';
+  process.stderr.write(`bulwark: warning: the ${gw.store.kind} state store is not reachable; until it is, ${effect}${gw.store.kind === 'redis' ? ` (state.redis.onError: ${onError})` : ''}\n`);
+}
+
 async function startFromFile(opts: StartOptions): Promise<void> {
   const { file, config } = loadOrExit(opts.config);
   refuseUnenforced(config);
   const gw = await createGateway({ config, configFile: file });
   process.stderr.write(`bulwark: ${config.routes.length} route${config.routes.length === 1 ? '' : 's'}, listening on ${gw.url}\n`);
+  void warnIfStoreDown(gw, config.state.redis.onError);
   let watcher: FSWatcher | undefined;
   if (opts.watch) {
     let timer: NodeJS.Timeout | undefined;
