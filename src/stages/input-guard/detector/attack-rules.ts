@@ -34,6 +34,19 @@ const AI = '(?:ai|a\\.i\\.|chatbot|chat bot|chatgpt|gpt(?:-?\\d)?|assistant|ai a
 const LIMITS =
   '(?:restrictions?|filters?|filtering|guidelines|limitations|limits|censorship|rules|boundaries|ethics|morals|morality|polic(?:y|ies)|principles|safeguards|constraints|ethical (?:\\w+ )?(?:guidelines|constraints|concerns)|moral (?:\\w+ )?(?:guidelines|constraints|concerns))';
 
+// ----- the same families in Spanish, French, German, Portuguese and Italian ---------------------
+// (normalized text: lower case, accents stripped, so `précédentes` is `precedentes`)
+const ML_OV_VERB =
+  '(?:ignora|ignorar|ignore[sz]?|ignorer|ignoriere|ignorier|olvida|olvidar|olvide|omite|omitir|descarta|descartar|oublie[rz]?|neglige[rz]?|vergiss|vergesst|vergessen sie|missachte|uberspringe|verwirf|esqueca|esquece|esquecer|desconsidere|desconsidera|dimentica|dimenticare|trascura)';
+const ML_OV_OBJ =
+  '(?:instrucciones|reglas|indicaciones|ordenes|directrices|instructions|consignes|regles|directives|ordres|anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|instrucoes|regras|orientacoes|diretrizes|ordens|istruzioni|regole|indicazioni|direttive)';
+const ML_OV_SCOPE =
+  '(?:anteriores|previas|precedentes|de arriba|iniciales|originales|anterieures|ci-dessus|initiales|d\'origine|vorherigen|bisherigen|vorangegangenen|obigen|fruheren|ursprunglichen|alten|acima|iniciais|originais|precedenti|sopra|iniziali|originali)';
+const ML_EX_VERB =
+  '(?:muestra|muestrame|revela|revelame|dime|imprime|repite|escribe|montre|montre-moi|montrez|revele[rz]?|affiche[rz]?|repete[rz]?|ecris|zeige|zeig|gib|wiederhole|verrate|schreibe|mostra|mostre|mostrami|repita|rivela|ripeti|stampa|scrivi)';
+const ML_EX_TARGET =
+  '(?:(?:prompt|mensaje|message|instrucciones|instructions|instrucoes|istruzioni)\\W+(?:del|de|du|do|di)\\W+(?:sistema|systeme)|prompt\\W+(?:systeme|sistema)|system-?prompt|systemanweisungen|instrucciones\\W+(?:ocultas|secretas|iniciales)|instructions\\W+(?:cachees|secretes|initiales)|(?:versteckten|geheimen|ursprunglichen)\\W+anweisungen|instrucoes\\W+(?:ocultas|secretas|iniciais)|istruzioni\\W+(?:nascoste|segrete|iniziali))';
+
 export const ATTACK_RULES: readonly Rule[] = [
   // override
   r('override.scoped', 'override', true, `\\b${OV_VERB}\\b${gap(4)}${OV_SCOPE}\\b${gap(3)}${OV_STRONG_OBJ}\\b`),
@@ -79,5 +92,7 @@ export const ATTACK_RULES: readonly Rule[] = [
   r('indirect.when-you-process', 'indirect', true, `\\bwhen (?:you|the (?:ai|assistant|model|llm|bot|chatbot|agent)) (?:\\w+ ){0,2}?(?:summari[sz]\\w*|read\\w*|process\\w*|analy[sz]\\w*|translat\\w*|answer\\w*|respond\\w*|review\\w*|pars\\w*|see|encounter\\w*|get to|reach\\w*|are asked about|index\\w*|crawl\\w*)\\b${gap(4)}(?:this|the|these|that)\\W+(?:\\w+\\W+)?(?:email|e-mail|document|page|webpage|web page|website|site|text|message|file|article|table|content|data|review|post|comment|section|note|pdf|resume|cv|code|repository|repo|readme|transcript|invoice|ticket)s?\\b${gap(12)}(?:also|instead|additionally|secretly|silently|make sure|include|add|send|forward|tell|say|respond|reply|output|write|append|mention|ignore|do not|don't|recommend|insert|state|claim|rate|describe|praise)\\b`),
   r('indirect.if-you-are-ai', 'indirect', true, `\\bif you(?:'re| are) (?:an? |the )?(?:ai|a\\.i\\.|llm|large language model|language model|assistant|chatbot|bot|gpt|automated (?:system|agent|assistant)|ai assistant|ai model|ai agent|model)\\b`),
   r('indirect.note-to-ai', 'indirect', true, `\\b(?:note|message|instructions?|reminder|directive|attention|important|hidden text|p\\.?s\\.?)\\W+(?:\\w+\\W+)?(?:to|for)\\W+(?:the\\W+|any\\W+|all\\W+)?(?:ai|a\\.i\\.|llm|assistant|chatbot|bot|language model|ai assistant|agent|ai agent|ai model|gpt|chatgpt)s?\\b`),
+  r('override.multilingual', 'override', true, `\\b${ML_OV_VERB}\\b${gap(3)}${ML_OV_OBJ}\\b${gap(2)}${ML_OV_SCOPE}(?!\\w)|\\b${ML_OV_VERB}\\b${gap(3)}${ML_OV_SCOPE}\\W+${ML_OV_OBJ}\\b`),
+  r('exfiltration.multilingual', 'exfiltration', true, `\\b${ML_EX_VERB}\\b${gap(5)}${ML_EX_TARGET}`),
   r('indirect.output-directive', 'indirect', false, `\\b(?:integrate|incorporate|embed|insert|append|inject|weave|mention|promote|alter|modify|enhance|encode|translate|shift|reverse|format|rewrite|add|include|provide|begin|start|end|conclude|use|make|ensure|leverage|supplement|consider|reply|respond|answer)\\b${gap(8)}(?:your|the) (?:\\w+ )?(?:response|reply|answer|output|solution|implementation|elucidation|summary|explanation|result|message)s?\\b`),
 ];

@@ -57,6 +57,14 @@ export const RULE_NEEDS: Readonly<Record<string, readonly (readonly string[])[]>
     ['integrate', 'incorporate', 'embed', 'insert', 'append', 'inject', 'weave', 'mention', 'promote', 'alter', 'modify', 'enhance', 'encode', 'translate', 'shift', 'reverse', 'format', 'rewrite', 'add', 'include', 'provide', 'begin', 'start', 'end', 'conclude', 'use', 'make', 'ensure', 'leverage', 'supplement', 'consider', 'reply', 'respond', 'answer'],
     ['response', 'reply', 'answer', 'output', 'solution', 'implementation', 'elucidation', 'summary', 'explanation', 'result', 'message'],
   ],
+  'override.multilingual': [
+    ['ignor', 'olvid', 'omit', 'descart', 'oubli', 'neglig', 'vergiss', 'vergesst', 'vergessen', 'missacht', 'ubersp', 'verwirf', 'esquec', 'desconsider', 'dimentic', 'trascur'],
+    ['instruc', 'regl', 'indicac', 'orden', 'directri', 'consign', 'regle', 'direct', 'ordre', 'anweisung', 'instruktion', 'regeln', 'befehl', 'vorgab', 'richtlini', 'regra', 'orienta', 'diretri', 'istruzion', 'regol', 'indicazion', 'dirett'],
+  ],
+  'exfiltration.multilingual': [
+    ['muestra', 'revel', 'dime', 'imprim', 'repit', 'escrib', 'montr', 'affich', 'repet', 'ecris', 'zeig', 'gib', 'wiederhol', 'verrat', 'schreib', 'mostr', 'rivel', 'ripet', 'stampa', 'scriv'],
+    ['prompt', 'mensaje', 'message', 'instruc', 'istruzion', 'system', 'versteckt', 'geheim', 'ursprungl'],
+  ],
   'cue.framing': [['educational', 'research', 'informational', 'academic', 'hypothetical', 'fictional', 'entertainment', 'creative', 'illustrative', 'theoretical', 'scientific', 'testing', 'fictitious', 'imaginary', 'thought', 'alternate', 'make', 'used', 'acted', 'shared', 'published', 'implemented', 'novel', 'story', 'screenplay', 'movie', 'script', 'book', 'film', 'game', 'play']],
   'cue.priming': [['begin', 'start', 'sure'], ['sure', 'certainly', 'absolutely', 'course', 'yes', 'here', 'okay']],
   'cue.roleplay': [['you', 'imagine', 'pretend', 'act', 'role', 'play', 'character', 'persona', 'simulat', 'impersonat']],
