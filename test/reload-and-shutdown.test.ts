@@ -26,7 +26,7 @@ describe('reload and shutdown (bulwark start as a process)', () => {
     writeFileSync(file, config(mock.url));
     const p = spawnCli(['start', '-c', file]);
     try {
-      const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+      const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
       assert.equal((await fetch(`${url}/v1/models`)).status, 200);
 
       writeFileSync(file, config(mock.url).replace('path: /v1/models', 'path: v1/models') + 'bogus: [\n');
@@ -68,7 +68,7 @@ describe('reload and shutdown (bulwark start as a process)', () => {
     writeFileSync(file, config(up.url));
     const p = spawnCli(['start', '-c', file, '--no-watch']);
     try {
-      const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+      const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
       const inflight = fetch(`${url}/v1/models`);
       await arrived.promise;
       p.child.kill('SIGTERM');

@@ -118,7 +118,7 @@ events: { sinks: [] }
 `);
     const p = spawnCli(['start', '-c', file, '--no-watch']);
     try {
-      const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+      const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
       const minted = runCli(['token', '--sub', 'cli-user', '--roles', 'user', '-c', file]);
       assert.equal(minted.status, 0, minted.stderr);
       const r = await chat(url as string, minted.stdout.trim());

@@ -29,7 +29,8 @@ ${opts.routes}${opts.events ?? 'events: { sinks: [] }'}
 `);
   const p = spawnCli(['start', '-c', file, '--no-watch']);
   try {
-    const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
+    // The URL also appears in the gateway.started event on stdout (JSON): stop at a quote.
+    const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
     return {
       url: url as string,
       file,
