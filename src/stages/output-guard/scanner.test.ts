@@ -41,6 +41,12 @@ describe('StreamScanner hold-back', () => {
     assert.equal(r.text, 'my key [REDACTED:aws_access_key] ok');
   });
 
+  it('a card number right after digits that end a word is still held whole', () => {
+    const r = run(['Pay with card v2 ', '4111', ' 1111', ' 1111', ' 1111', ' thanks']);
+    assert.ok(!r.released.slice(0, 5).join('').includes('4111'), JSON.stringify(r.released));
+    assert.equal(r.text, 'Pay with card v2 [REDACTED:card_number] thanks');
+  });
+
   it('a card number split at its spaces is held until complete', () => {
     const r = run(['pay with 4111 ', '1111 ', '1111 ', '1111 thanks']);
     assert.ok(!r.released.slice(0, 3).join('').includes('4111'), JSON.stringify(r.released));

@@ -351,10 +351,16 @@ function openNumber(t: string, iban: boolean): number | undefined {
     }
     if (t.charCodeAt(s - 1) === 40) s--;
     if (t.charCodeAt(s - 1) === 43) s--;
-    // Digits that end a word (`Word0`, `v2`, `abc_12`) never start a card, phone number or SSN:
-    // the recognizers want a boundary before the number, so there is nothing to wait for.
+    // Digits that end a word (`Word0`, `v2`, `abc_12`) never start a card, phone number or SSN
+    // (the recognizers want a boundary before a number), but a number may follow them in the
+    // same run (`v2 4111 1111`): hold from the first group after a separator, if there is one.
     const before = t.charCodeAt(s - 1);
-    if (s === 0 || !(isAlnum(before) || before === 95)) best = s;
+    if (s > 0 && (isAlnum(before) || before === 95)) {
+      let g = s;
+      while (g < n && isDigit(t.charCodeAt(g))) g++;
+      while (g < n && !isDigit(t.charCodeAt(g))) g++;
+      if (g < n) best = g;
+    } else best = s;
   }
   if (iban) {
     // An IBAN in groups: two letters, two digits, then letters, digits and single spaces to the end.
