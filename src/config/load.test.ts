@@ -258,9 +258,11 @@ describe('JWT issuer config (G-2.6)', () => {
 describe('user regexes are measured for ReDoS at load', () => {
   it('refuses overlapping alternatives the static check misses, and quadratic patterns, naming the line', () => {
     const base = (pattern: string) => `version: 1\nupstreams: { llm: { url: "http://127.0.0.1:9" } }\nroutes:\n  - name: chat\n    match: { methods: [POST], path: /v1/chat/completions }\n    kind: openai-chat\n    auth: { public: true }\n    input: { deny: [${JSON.stringify(pattern)}] }\n`;
-    for (const bad of ['(x|x)*y', '(a|aa)+$', '[a-z]+@[a-z]+\\.com']) {
+    // With (?m) a ^ matches after every line break; with (?i) K also matches the Kelvin sign.
+    for (const bad of ['(x|x)*y', '(a|aa)+$', '[a-z]+@[a-z]+\\.com', '(?m)^\\s*x', '(?m)^(?:\\s|y)*z', '(?i)^(?:[a-z]|\\u212a)+$']) {
       assert.throws(() => parseConfigText(base(bad), 'r.yaml'), /r\.yaml:8:\d+ routes\[0\]\.input\.deny\[0\]: regex backtracks catastrophically/, bad);
     }
     assert.doesNotThrow(() => parseConfigText(base('-----BEGIN [A-Z ]*PRIVATE KEY-----'), 'r.yaml'));
+    assert.doesNotThrow(() => parseConfigText(base('(?im)^project\\s+falcon\\b'), 'r.yaml'));
   });
 });

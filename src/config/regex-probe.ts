@@ -13,8 +13,15 @@ Atomics.notify(done, 0);
 
 /** Strings that make a backtracking engine show its worst case for this pattern. */
 function probeInputs(pattern: string): string[] {
-  const chars = new Set<string>(['a', 'A', '0', ' ', '_', '-', '.', '\t', 'x']);
-  for (const c of pattern.replace(/\\[dDwWsSbB]|\\u\{?[0-9a-fA-F]+\}?|\\./g, '')) if (!'()[]{}|*+?^$\\'.includes(c) && chars.size < 24) chars.add(c);
+  // Line breaks (with `m`, `^` and `$` match at every one), and the letters whose case folding
+  // reaches outside ASCII (K and the Kelvin sign, s and the long s) for `i`.
+  const chars = new Set<string>(['a', 'A', '0', ' ', '_', '-', '.', '\t', 'x', '\r', '\n', 'k', 'K', '\u212A', 's', '\u017F']);
+  // Characters written as escapes count as the characters they are.
+  for (const m of pattern.matchAll(/\\u\{([0-9a-fA-F]{1,6})\}|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})/g)) {
+    const cp = parseInt((m[1] ?? m[2] ?? m[3]) as string, 16);
+    if (cp <= 0x10ffff && chars.size < 32) chars.add(String.fromCodePoint(cp));
+  }
+  for (const c of pattern.replace(/\\[dDwWsSbB]|\\u\{?[0-9a-fA-F]+\}?|\\x[0-9a-fA-F]{2}|\\./g, '')) if (!'()[]{}|*+?^$\\'.includes(c) && chars.size < 32) chars.add(c);
   const alphabet = [...chars];
   const out: string[] = [];
   for (const c of alphabet) {
@@ -23,7 +30,7 @@ function probeInputs(pattern: string): string[] {
     out.push(c.repeat(32) + '\u0001', c.repeat(20_000) + '\u0001');
   }
   for (let i = 0; i < alphabet.length; i++) {
-    for (let j = i + 1; j < alphabet.length && out.length < 400; j++) out.push(((alphabet[i] as string) + (alphabet[j] as string)).repeat(16) + '\u0001');
+    for (let j = i + 1; j < alphabet.length && out.length < 600; j++) out.push(((alphabet[i] as string) + (alphabet[j] as string)).repeat(16) + '\u0001');
   }
   return out;
 }
