@@ -294,3 +294,58 @@ describe('output redaction when the media type does not say how to read the answ
     }, { kind: 'passthrough' });
   });
 });
+
+describe('output redaction: review findings on whole-body reading', () => {
+  it('a byte-order mark before the first SSE field, or an unknown first field, does not hide a secret split over events', async () => {
+    const s = freshSecrets();
+    const text = `key ${s.aws.value} end`;
+    const events: string[] = [];
+    for (let i = 0; i < text.length; i += 7) events.push(chunk({ content: text.slice(i, i + 7) }));
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['BOM, text/event-stream', { 'content-type': 'text/event-stream' }, '\uFEFF'],
+      ['BOM, unlabelled', {}, '\uFEFF'],
+      ['unknown first field, unlabelled', {}, 'x-meta: 1\n\n'],
+    ];
+    for (const [name, headers, prefix] of cases) {
+      const handler: http.RequestListener = (_q, res) => {
+        res.writeHead(200, headers);
+        res.write(prefix + (events[0] as string));
+        for (const e of events.slice(1)) res.write(e);
+        res.end('data: [DONE]\n\n');
+      };
+      await withGateway(REDACT, handler, async (f) => {
+        const r = await ask(f);
+        const shown = reassemble(r.bytes.toString().replace(/^\uFEFF/, ''));
+        assertNoLeak(shown, [s.aws], name);
+        assert.match(shown, /\[REDACTED:aws_access_key\]/, name);
+      });
+    }
+  });
+
+  it('JSON nested deeper than the guard walks is refused, labelled or not', async () => {
+    const s = freshSecrets();
+    const deep = `${'['.repeat(300)}"${s.aws.value}"${']'.repeat(300)}`;
+    for (const headers of [{ 'content-type': 'application/json' }, {}]) {
+      await withGateway(REDACT, (_q, res) => res.writeHead(200, headers).end(deep), async (f) => {
+        const r = await ask(f);
+        assert.equal(r.status, 502);
+        assertNoLeak(r.bytes.toString(), [s.aws], JSON.stringify(headers));
+      });
+    }
+  });
+});
+
+it('text in a charset other than UTF-8 is not misread as UTF-8 and passed: it is refused when it is not UTF-8 text', async () => {
+  const s = freshSecrets();
+  const utf16 = Buffer.from(`your key is ${s.aws.value}\n`, 'utf16le');
+  for (const type of ['text/plain; charset=utf-16le', 'text/event-stream; charset=UTF-16LE', 'application/json; charset=utf-16le']) {
+    await withGateway(REDACT, (_q, res) => res.writeHead(200, { 'content-type': type }).end(utf16), async (f) => {
+      const r = await ask(f);
+      assert.equal(r.status, 502, type);
+      assert.ok(!r.bytes.includes(Buffer.from(s.aws.value.slice(4, 20), 'utf16le')), type);
+    });
+  }
+  await withGateway(REDACT, (_q, res) => res.writeHead(200, { 'content-type': 'text/plain; charset=us-ascii' }).end(`key ${s.aws.value}\n`), async (f) => {
+    assert.match((await ask(f)).bytes.toString(), /\[REDACTED:aws_access_key\]/);
+  });
+});

@@ -15,8 +15,15 @@ type OutputConfig = NonNullable<RouteConfig['output']>;
 
 function contentTypeOf(head: ResponseHead): string {
   const ct = head.headers['content-type'];
-  return (Array.isArray(ct) ? ct[0] : ct)?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const raw = (Array.isArray(ct) ? ct[0] : ct) ?? '';
+  const type = raw.split(';')[0]?.trim().toLowerCase() ?? '';
+  // The filters read UTF-8. Text in another charset (UTF-16, Latin-1…) would be misread, so it
+  // is treated like an answer whose media type says nothing reliable.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(raw)?.[1]?.toLowerCase();
+  return charset !== undefined && !UTF8_CHARSETS.has(charset) ? '' : type;
 }
+
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
 // Media types that are binary by definition. Only `json` and `passthrough` routes may serve them
 // unchecked (an image or audio endpoint); an LLM route never answers with them, so there they

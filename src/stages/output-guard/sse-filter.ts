@@ -96,8 +96,15 @@ export function sseFilter(policy: OutputPolicy, rewrite?: (channel: string, text
     return ch;
   };
 
+  let first = true;
   const accept = (ev: SseEvent) => {
     eol = ev.eol;
+    // A byte-order mark before the first field: clients drop it and read the field, so must we.
+    if (first) {
+      first = false;
+      const l0 = ev.lines[0];
+      if (l0 !== undefined && l0.charCodeAt(0) === 0xfeff) ev.lines[0] = l0.slice(1);
+    }
     // The usual event is one `data:` line: no arrays, no regex (this runs for every token of every stream).
     const only = ev.lines.length === 1 ? (ev.lines[0] as string) : undefined;
     const dataLines = only !== undefined ? (only.startsWith('data:') ? [dataPayload(only)] : []) : ev.lines.filter((l) => l.startsWith('data:')).map(dataPayload);

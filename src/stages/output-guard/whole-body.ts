@@ -24,7 +24,9 @@ export function findAll(policy: OutputPolicy, text: string): Span[] {
 
 /** Each string of a parsed JSON value, with a setter, depth-bounded. */
 function eachString(v: Json, visit: (s: string, set: (next: string) => void) => void, depth = 0): void {
-  if (depth > 256 || typeof v !== 'object' || v === null) return;
+  if (typeof v !== 'object' || v === null) return;
+  // Deeper than any API answer nests: it cannot be walked within bounds, so it is not passed on.
+  if (depth > 256) throw uninspectable('The answer nests deeper than the output guard inspects.');
   if (Array.isArray(v)) {
     v.forEach((x, i) => {
       if (typeof x === 'string') visit(x, (n) => (v[i] = n));
@@ -62,8 +64,10 @@ export function redactJson(policy: OutputPolicy, raw: Buffer, doc: Json, transfo
   return changed ? Buffer.from(JSON.stringify(doc), 'utf8') : raw;
 }
 
-// An event stream starts with a field line (`data:`, `event:`, `id:`, `retry:`) or a comment.
-const SSE_START = /^\uFEFF?(?:\s*\r?\n)*(?:data|event|id|retry)(?::|\r?\n)|^\uFEFF?(?:\s*\r?\n)*:/;
+// An event stream starts with a field line (`data:`, `event:`, any `name:` a client ignores) or a
+// comment. Plain text may start the same way ("Note: …"): such a body is also scanned as text
+// after the stream pass, so reading it as a stream loses nothing.
+const SSE_START = /^\uFEFF?(?:[ \t]*\r?\n)*(?:[A-Za-z][\w-]*[ \t]*:|:|(?:data|event|id|retry)\r?\n)/;
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function strictText(raw: Buffer): string | undefined {
@@ -88,22 +92,33 @@ export function redactUnlabelled(policy: OutputPolicy, raw: Buffer): Buffer {
   if (text === undefined) throw uninspectable('The answer is not text the output guard can inspect.');
   const start = text.trimStart();
   if (start.startsWith('{') || start.startsWith('[') || start.startsWith('"')) {
+    let doc: Json;
+    let parsed = true;
     try {
-      return redactJson(policy, raw, JSON.parse(text));
+      doc = JSON.parse(text);
     } catch {
-      // not JSON after all: read on
+      parsed = false; // not JSON after all: read on
     }
+    if (parsed) return redactJson(policy, raw, doc);
   }
   if (SSE_START.test(text)) {
     const sse = sseFilter(policy);
+    let streamed: Buffer;
     try {
-      return Buffer.concat([sse.onChunk(raw), sse.onEnd()]);
+      streamed = Buffer.concat([sse.onChunk(raw), sse.onEnd()]);
     } catch (err) {
       // A block mid-stream: nothing has been sent yet, so the whole answer is refused.
       if (err instanceof ResponseRefused) throw new ResponseRefused(err.verdict);
       throw err;
     }
+    return redactText(policy, streamed);
   }
+  return redactText(policy, raw);
+}
+
+/** `raw` as UTF-8 text, with every finding acted on. */
+function redactText(policy: OutputPolicy, raw: Buffer): Buffer {
+  const text = raw.toString('utf8');
   const redact = policy.decide(findAll(policy, text));
   return redact.length === 0 ? raw : Buffer.from(applySpans(text, 0, redact), 'utf8');
 }
