@@ -73,6 +73,8 @@ describe('prompt-injection screen (G-7) over real sockets', () => {
     ['a legacy function description', { functions: [{ name: 'f', description: PERSONA, parameters: { type: 'object' } }] }],
     ['a structured-output schema description', { response_format: { type: 'json_schema', json_schema: { name: 'x', description: OVERRIDE, schema: { type: 'object' } } } }],
     ['predicted output', { prediction: { type: 'content', content: OVERRIDE } }],
+    ['an enum value of a tool parameter', { tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { mode: { type: 'string', enum: ['fast', OVERRIDE] } } } } }] }],
+    ['a schema nested deeper than the walk', { tools: [{ type: 'function', function: { name: 'deep', parameters: JSON.parse(`${'{"properties":{"a":'.repeat(12)}{"type":"string","description":${JSON.stringify(EXFIL)}}${'}}'.repeat(12)}`) as Record<string, unknown> } }] }],
   ];
   for (const [name, extra] of definitions) {
     it(`blocks an injection in ${name}; nothing forwarded`, async () => {
@@ -170,6 +172,17 @@ describe('input validation', () => {
       assert.equal((await send(f, user(`-----BEGIN RSA PRIVATE${'\u200b'} KEY-----`))).status, 400);
       assert.equal(f.mock.requests.length, 0);
       assert.equal((await send(f, user('fine'))).status, 200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('maxPromptChars counts the prompt, not the tool definitions (which are screened all the same)', async () => {
+    const f = await startFixture({ routes: [chat({ maxPromptChars: 50 })] });
+    try {
+      const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Get the current weather for a city, with temperature, wind and a short forecast for the next hours.'.repeat(3), parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+      const r = await send(f, [], JSON.stringify({ model: 'mock-gpt', messages: user('Weather in Oslo?'), tools }));
+      assert.equal(r.status, 200, JSON.stringify(r.json).slice(0, 200));
     } finally {
       await f.close();
     }

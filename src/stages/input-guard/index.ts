@@ -66,7 +66,7 @@ export const inputGuardStage = defineStage({
         const texts = screenedTexts(route.kind, body, input.fields);
         if (input.maxPromptChars !== undefined) {
           let chars = 0;
-          for (const t of texts) chars += t.text.length;
+          for (const t of texts) if (!t.definition) chars += t.text.length;
           if (chars > input.maxPromptChars) return invalid(`The prompt exceeds ${input.maxPromptChars} characters.`, 'max_prompt_chars');
         }
         if (denyRes.length > 0) {

@@ -7,6 +7,8 @@ export interface ScreenedText {
   /** The message role when the text belongs to a message. */
   readonly role?: string;
   readonly text: string;
+  /** A tool or output definition rather than prompt text: screened, not counted by maxPromptChars. */
+  readonly definition?: true;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -53,18 +55,28 @@ function messageTexts(messages: unknown, out: ScreenedText[]): void {
   });
 }
 
-/** The prose inside a JSON Schema the model reads (tool parameters, structured output): descriptions and titles. */
-function schemaTexts(schema: unknown, at: string, out: ScreenedText[], depth = 0): void {
-  if (depth > 16) return;
-  if (Array.isArray(schema)) {
-    schema.forEach((x, i) => schemaTexts(x, `${at}[${i}]`, out, depth + 1));
-    return;
-  }
-  if (!isRecord(schema)) return;
-  for (const [k, v] of Object.entries(schema)) {
-    if ((k === 'description' || k === 'title') && typeof v === 'string') out.push({ at: `${at}.${k}`, text: v });
-    else if (typeof v === 'object' && v !== null) schemaTexts(v, `${at}.${k}`, out, depth + 1);
-  }
+/**
+ * Every string of a JSON Schema the model reads (tool parameters, structured output): values
+ * (descriptions, titles, enums, defaults, examples) and property names, as one text per schema
+ * (one score per tool, not one per string: tool sets can be large). Past the depth bound the
+ * rest is read as its JSON text rather than skipped.
+ */
+function schemaTexts(schema: unknown, at: string, out: ScreenedText[]): void {
+  const parts: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (typeof v === 'string') parts.push(v);
+    else if (typeof v !== 'object' || v === null) return;
+    else if (depth > 16) parts.push(JSON.stringify(v).slice(0, 64 * 1024));
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else {
+      // Keys read as words too: a property may be named with an instruction.
+      const keys = Object.keys(v);
+      if (keys.length > 0) parts.push(keys.join(' '));
+      for (const k of keys) walk((v as Record<string, unknown>)[k], depth + 1);
+    }
+  };
+  walk(schema, 0);
+  if (parts.length > 0) out.push({ at, text: parts.join('\n'), definition: true });
 }
 
 /**
@@ -79,20 +91,20 @@ function definitionTexts(body: Record<string, unknown>, out: ScreenedText[]): vo
       // OpenAI nests the definition under `function`; Anthropic puts it on the tool.
       const def = isRecord(t.function) ? t.function : t;
       const at = def === t ? `tools[${i}]` : `tools[${i}].function`;
-      if (typeof def.description === 'string') out.push({ at: `${at}.description`, text: def.description });
+      if (typeof def.description === 'string') out.push({ at: `${at}.description`, text: def.description, definition: true });
       schemaTexts(def.parameters ?? def.input_schema, `${at}.${def.parameters !== undefined ? 'parameters' : 'input_schema'}`, out);
     });
   }
   if (Array.isArray(body.functions)) {
     body.functions.forEach((f, i) => {
       if (!isRecord(f)) return;
-      if (typeof f.description === 'string') out.push({ at: `functions[${i}].description`, text: f.description });
+      if (typeof f.description === 'string') out.push({ at: `functions[${i}].description`, text: f.description, definition: true });
       schemaTexts(f.parameters, `functions[${i}].parameters`, out);
     });
   }
   const rf = body.response_format;
   if (isRecord(rf) && isRecord(rf.json_schema)) {
-    if (typeof rf.json_schema.description === 'string') out.push({ at: 'response_format.json_schema.description', text: rf.json_schema.description });
+    if (typeof rf.json_schema.description === 'string') out.push({ at: 'response_format.json_schema.description', text: rf.json_schema.description, definition: true });
     schemaTexts(rf.json_schema.schema, 'response_format.json_schema.schema', out);
   }
   if (isRecord(body.prediction)) contentTexts(body.prediction.content, 'prediction.content', undefined, out);
