@@ -7,6 +7,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startMockLlm } from '../src/demo/mock-llm.js';
 import { ApiKeyStore } from '../src/stages/auth/api-key-store.js';
 import { Bans } from '../src/stages/ban/bans.js';
+import { clientNet } from '../src/stages/auth/token-endpoint-guard.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 import { chatBody, startFixture, type Fixture } from './helpers/fixture.js';
 
@@ -175,6 +176,30 @@ describe('token endpoint: bans and guessing (it answers outside the routes, so i
     } finally {
       await f.close();
     }
+  });
+
+  it('malformed requests are not guesses: they never close the endpoint for the address', async () => {
+    const f = await startFixture(memory);
+    try {
+      const { key } = await new ApiKeyStore(f.gw.store).create({ name: 'svc', roles: ['user'] });
+      for (let i = 0; i < 15; i++) {
+        const r = await fetch(`${f.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-api-key': key }, body: 'grant_type=password' });
+        assert.equal(r.status, 400);
+        await r.arrayBuffer();
+      }
+      const ok = await token(f.url, key);
+      assert.equal(ok.status, 200);
+      await ok.arrayBuffer();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('IPv6 clients are counted per /64, IPv4 per address', () => {
+    assert.equal(clientNet('2001:db8:1:2:3:4:5:6'), clientNet('2001:db8:1:2::99'));
+    assert.notEqual(clientNet('2001:db8:1:2::1'), clientNet('2001:db8:1:3::1'));
+    assert.equal(clientNet('::ffff:10.0.0.1'), '10.0.0.1');
+    assert.notEqual(clientNet('10.0.0.1'), clientNet('10.0.0.2'));
   });
 
   it('a banned address gets no token (403 access_denied with Retry-After), however valid its key', async () => {

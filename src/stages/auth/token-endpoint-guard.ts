@@ -35,18 +35,18 @@ export class TokenEndpointGuard {
   async refusal(ip: string): Promise<LocalResponse | undefined> {
     const ban = await this.#bans.get({ kind: 'ip', value: ip });
     if (ban) return refusal(403, 'access_denied', 'Too many security signals from this client; try again later.', Date.parse(ban.until));
-    const blocked = await this.#store.get(blockKey(ip));
+    const blocked = await this.#store.get(blockKey(clientNet(ip)));
     if (blocked !== undefined && Number(blocked) > Date.now()) return refusal(429, 'slow_down', 'Too many failed attempts from this address; try again later.', Number(blocked));
     return undefined;
   }
 
   /** Counts a failed attempt; past the limit the address is refused until the window ends. */
   async failed(ip: string, subject: { requestId: string; method: string; path: string }): Promise<void> {
-    const r = await this.#store.hit(`token-fail:ip:${ip}`, TOKEN_FAILURES_PER_WINDOW, TOKEN_FAILURE_WINDOW_MS);
+    const r = await this.#store.hit(`token-fail:ip:${clientNet(ip)}`, TOKEN_FAILURES_PER_WINDOW, TOKEN_FAILURE_WINDOW_MS);
     if (r.allowed && r.count < TOKEN_FAILURES_PER_WINDOW) return;
     // The failure that reaches the limit closes the door for a whole window.
     const until = Date.now() + TOKEN_FAILURE_WINDOW_MS;
-    await this.#store.set(blockKey(ip), String(until), until - Date.now());
+    await this.#store.set(blockKey(clientNet(ip)), String(until), until - Date.now());
     this.#events.emit({
       action: 'ratelimit.exceeded', severity: 'medium', outcome: 'failure', reason: 'token_endpoint_failures', code: 'RATE_LIMITED', status: 429,
       ...subject, sourceIp: ip, details: { limit: TOKEN_FAILURES_PER_WINDOW, windowMs: TOKEN_FAILURE_WINDOW_MS, retryAfterMs: until - Date.now() },
@@ -54,4 +54,19 @@ export class TokenEndpointGuard {
   }
 }
 
-const blockKey = (ip: string) => `token-block:ip:${ip}`;
+const blockKey = (net: string) => `token-block:ip:${net}`;
+
+/**
+ * What a guesser controls: one IPv4 address, or a whole IPv6 /64 (one customer's allocation,
+ * where rotating addresses costs nothing).
+ */
+export function clientNet(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  const [head = '', tail] = ip.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

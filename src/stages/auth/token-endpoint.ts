@@ -47,7 +47,9 @@ export function tokenEndpoints(cfg: TokenEndpointConfig, deps: { keys: SigningKe
         if (refused) return refused;
         const fail = async (status: number, error: string, reason: string, description: string) => {
           deps.events.emit({ action: 'auth.failure', severity: 'medium', outcome: 'failure', reason, code: 'AUTH_REQUIRED', status, ...subject });
-          await deps.guard.failed(req.clientIp, subject);
+          // Only a presented credential that fails is a guess; a malformed request is not, and
+          // counting it would let anyone behind the same address lock the others out.
+          if (status === 401 && reason !== 'api_keys_disabled') await deps.guard.failed(req.clientIp, subject);
           return oauthError(status, error, description);
         };
         const ct = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
