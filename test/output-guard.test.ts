@@ -349,3 +349,46 @@ it('text in a charset other than UTF-8 is not misread as UTF-8 and passed: it is
     assert.match((await ask(f)).bytes.toString(), /\[REDACTED:aws_access_key\]/);
   });
 });
+
+describe('output redaction on newline-delimited JSON streams (Ollama)', () => {
+  const line = (content: string, done = false) => `${JSON.stringify({ model: 'llama3', created_at: '2026-11-29T00:00:00Z', message: { role: 'assistant', content }, done })}\n`;
+
+  it('a secret split over lines is found, labelled x-ndjson or not labelled, and generate-style `response` too', async () => {
+    const s = freshSecrets();
+    const text = `key ${s.aws.value} and ${s.email.value} end`;
+    const lines: string[] = [];
+    for (let i = 0; i < text.length; i += 5) lines.push(line(text.slice(i, i + 5)));
+    lines.push(line('', true));
+    const gen: string[] = [];
+    for (let i = 0; i < text.length; i += 5) gen.push(`${JSON.stringify({ model: 'llama3', response: text.slice(i, i + 5), done: false })}\n`);
+    const cases: Array<[string, Record<string, string>, string[]]> = [
+      ['x-ndjson chat', { 'content-type': 'application/x-ndjson' }, lines],
+      ['unlabelled chat', {}, lines],
+      ['x-ndjson generate', { 'content-type': 'application/x-ndjson' }, gen],
+    ];
+    for (const [name, headers, writes] of cases) {
+      const handler: http.RequestListener = async (_q, res) => {
+        res.writeHead(200, headers);
+        for (const w of writes) {
+          res.write(w);
+          await sleep(1);
+        }
+        res.end();
+      };
+      await withGateway(REDACT, handler, async (f) => {
+        const r = await ask(f);
+        const out = r.bytes.toString().trim().split('\n').map((l) => JSON.parse(l) as { message?: { content: string }; response?: string });
+        const shown = out.map((o) => o.message?.content ?? o.response ?? '').join('');
+        assertNoLeak(shown, [s.aws, s.email], name);
+        assert.equal(shown, 'key [REDACTED:aws_access_key] and [REDACTED:email] end', name);
+      });
+    }
+  });
+
+  it('a benign stream passes byte for byte', async () => {
+    const body = ['Hello', ' there,', ' how', ' are', ' you?'].map((c) => line(c)).join('') + line('', true);
+    await withGateway(REDACT, (_q, res) => res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(body), async (f) => {
+      assert.equal((await ask(f)).bytes.toString(), body);
+    });
+  });
+});

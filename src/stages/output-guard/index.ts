@@ -7,6 +7,7 @@ import { canaryOf } from '../input-guard/canary.js';
 import { jsonFilter, wholeBodyFilter } from './json-filter.js';
 import { OutputPolicy, type OutputAction } from './policy.js';
 import { compileRecognizers, type Recognizers } from './recognizers/index.js';
+import { ndjsonFilter } from './ndjson-filter.js';
 import { sseFilter } from './sse-filter.js';
 import { textFilter } from './text-filter.js';
 import { markJson, prepareMarking, stripIncomingTags, streamMarker, type Marking } from './watermarking.js';
@@ -38,7 +39,8 @@ const BINARY_TYPE = /^(?:image|audio|video|font|model)\/|^application\/(?:pdf|zi
 export function filterFor(policy: OutputPolicy, contentType: string, kind: RouteKind, marking?: Marking): ResponseFilter | undefined {
   if (contentType === 'text/event-stream') return sseFilter(policy, marking ? streamMarker(marking) : undefined);
   if (contentType === 'application/json' || contentType.endsWith('+json')) return jsonFilter(policy, marking ? (doc) => markJson(doc, marking) : undefined);
-  if (contentType.startsWith('text/') || contentType === 'application/x-ndjson') return textFilter(policy);
+  if (contentType === 'application/x-ndjson' || contentType === 'application/jsonl' || contentType === 'application/json-lines' || contentType === 'application/ndjson') return ndjsonFilter(policy);
+  if (contentType.startsWith('text/')) return textFilter(policy);
   if (BINARY_TYPE.test(contentType) && (kind === 'passthrough' || kind === 'json')) return undefined;
   return wholeBodyFilter(policy, 'unlabelled');
 }

@@ -52,6 +52,15 @@ export function piecesOf(obj: Json): Piece[] {
     }
     return out;
   }
+  // Ollama (newline-delimited JSON): /api/chat streams `message.content`, /api/generate `response`.
+  if (isRecord(obj.message) && str(obj.message.content)) {
+    out.push({ channel: 'o.message', path: ['message', 'content'], text: obj.message.content });
+    return out;
+  }
+  if (str(obj.response) && obj.type === undefined) {
+    out.push({ channel: 'o.response', path: ['response'], text: obj.response });
+    return out;
+  }
   if (typeof obj.type === 'string' && obj.type.startsWith('response.') && obj.type.endsWith('.delta') && str(obj.delta)) {
     out.push({ channel: `r${String(obj.output_index ?? 0)}.${String(obj.content_index ?? 0)}.${obj.type}`, path: ['delta'], text: obj.delta });
   }

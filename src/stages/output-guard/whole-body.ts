@@ -2,6 +2,7 @@ import { ResponseRefused } from '../../core/stage.js';
 import { deny } from '../../core/verdict.js';
 import type { OutputPolicy } from './policy.js';
 import { applySpans, StreamScanner, type Span } from './scanner.js';
+import { ndjsonFilter } from './ndjson-filter.js';
 import { sseFilter } from './sse-filter.js';
 
 /** The largest answer read whole (JSON, or a body whose media type says nothing); larger ones are refused. */
@@ -69,6 +70,16 @@ export function redactJson(policy: OutputPolicy, raw: Buffer, doc: Json, transfo
 // after the stream pass, so reading it as a stream loses nothing.
 const SSE_START = /^\uFEFF?(?:[ \t]*\r?\n)*(?:[A-Za-z][\w-]*[ \t]*:|:|(?:data|event|id|retry)\r?\n)/;
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+const JSON_LINES = /^\s*\{[^\n]*\}\r?\n\s*\{/;
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function strictText(raw: Buffer): string | undefined {
   try {
@@ -100,6 +111,16 @@ export function redactUnlabelled(policy: OutputPolicy, raw: Buffer): Buffer {
       parsed = false; // not JSON after all: read on
     }
     if (parsed) return redactJson(policy, raw, doc);
+  }
+  if (JSON_LINES.test(text) && text.split('\n').every((l) => l.trim() === '' || isJson(l))) {
+    // JSON lines (an Ollama stream without its media type): one stream of events, like SSE.
+    const nd = ndjsonFilter(policy);
+    try {
+      return redactText(policy, Buffer.concat([nd.onChunk(raw), nd.onEnd()]));
+    } catch (err) {
+      if (err instanceof ResponseRefused) throw new ResponseRefused(err.verdict);
+      throw err;
+    }
   }
   if (SSE_START.test(text)) {
     const sse = sseFilter(policy);
