@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: [429], title: 'Rate limited', help: 'A request, token or concurrency limit was reached. Retry-After and RateLimit headers say when to retry.' },
   PROMPT_INJECTION: { status: [403], title: 'Prompt injection', help: 'The prompt-injection detector scored the input above the route threshold.' },
   QUARANTINED: { status: [202], title: 'Quarantined', help: 'An ingestion item looked like data poisoning and was held for review instead of forwarded; `quarantineId` names it for `bulwark quarantine release|drop`.' },
-  OUTPUT_BLOCKED: { status: [502], title: 'Output blocked', help: 'The upstream answer contained something the route blocks (a secret, PII or the canary).' },
+  OUTPUT_BLOCKED: { status: [502], title: 'Output blocked', help: 'The upstream answer contained something the route blocks (a secret, PII or the canary), or could not be inspected within bounds.' },
   UPSTREAM_UNAVAILABLE: { status: [502, 504], title: 'Upstream unavailable', help: 'The upstream could not be reached (502) or did not answer in time (504).' },
   INTERNAL_ERROR: { status: [500], title: 'Internal error', help: 'A security stage failed and the route fails closed (onError: deny). Details are in the security log under the request id.' },
 } as const satisfies Record<string, { status: readonly number[]; title: string; help: string }>;
