@@ -259,26 +259,19 @@ async function loadCombined(resolved: ResolvedSource, label: string, limits: Lim
 
 type ValidateInput = Parameters<typeof validate>[0];
 
+const LENIENT_BOTH = {
+  'array-without-items': 'warning',
+  'duplicate-non-request-body-parameters': 'warning',
+  'duplicate-operation-id': 'warning',
+  'invalid-security-scheme-properties': 'warning',
+  'non-optional-path-parameters': 'warning',
+  'path-parameters-not-in-parameters': 'warning',
+  'path-parameters-not-in-path': 'warning',
+} as const;
+
 const LENIENT: NonNullable<NonNullable<ParserOptions['validate']>['rules']> = {
-  openapi: {
-    'array-without-items': 'warning',
-    'duplicate-non-request-body-parameters': 'warning',
-    'duplicate-operation-id': 'warning',
-    'invalid-security-scheme-properties': 'warning',
-    'non-optional-path-parameters': 'warning',
-    'path-parameters-not-in-parameters': 'warning',
-    'path-parameters-not-in-path': 'warning',
-  },
-  swagger: {
-    'array-without-items': 'warning',
-    'duplicate-non-request-body-parameters': 'warning',
-    'duplicate-operation-id': 'warning',
-    'invalid-security-scheme-properties': 'warning',
-    'non-optional-path-parameters': 'warning',
-    'path-parameters-not-in-parameters': 'warning',
-    'path-parameters-not-in-path': 'warning',
-    'unknown-required-schema-property': 'warning',
-  },
+  openapi: { ...LENIENT_BOTH },
+  swagger: { ...LENIENT_BOTH, 'unknown-required-schema-property': 'warning' },
 };
 
 /**
