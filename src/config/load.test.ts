@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { compileUserRegex } from './user-regex.js';
 import { ConfigError } from './config-error.js';
 import { loadConfigFile, parseConfigText } from './load.js';
 
@@ -142,12 +143,12 @@ inventory:
     assert.doesNotMatch(other[0]?.message ?? '', /did you mean/);
   });
 
-  it('deny patterns: a leading (?i) is accepted; other invalid syntax names JavaScript regexes', () => {
+  it('deny patterns: inline (?i) is accepted; other invalid syntax names the RE2 engine', () => {
     const route = (deny: string) => `${BASE}routes:\n  - name: chat\n    kind: openai-chat\n    match: { methods: [POST], path: /a }\n    upstream: llm\n    input: { deny: ["${deny}"] }\n`;
     const ok = parseConfigText(route('(?i)project falcon'), 'b.yaml', {});
     assert.deepEqual(ok.routes[0]?.input?.deny, ['(?i)project falcon']);
     const bad = issuesOf(route('(?<x)oops'));
-    assert.match(bad[0]?.message ?? '', /invalid regex \(JavaScript syntax, u flag; a leading \(\?i\) is accepted\)/);
+    assert.match(bad[0]?.message ?? '', /^not a valid regex \(config regexes run on RE2, a linear-time engine; /);
   });
 
   it('a near-miss enum value names the allowed one', () => {
@@ -193,7 +194,7 @@ inventory:
     assert.ok((syntax[0]?.line ?? 0) >= 2);
   });
 
-  it('refuses bad durations, sizes, ReDoS-prone regexes and out-of-range skew', () => {
+  it('refuses bad durations, sizes, regexes RE2 cannot run and out-of-range skew', () => {
     const issues = issuesOf(`version: 1
 server:
   limits: { bodyBytes: lots, requestTimeout: soon }
@@ -206,15 +207,15 @@ routes:
   - name: chat
     match: { methods: [POST], path: /a }
     kind: openai-chat
-    input: { deny: ["(a+)+$", "ok[0-9]+"] }
+    input: { deny: ["(?<=a)b", "ok[0-9]+"] }
 `);
     const paths = issues.map((i) => i.path);
     assert.ok(paths.includes('server.limits.bodyBytes'));
     assert.ok(paths.includes('server.limits.requestTimeout'));
     assert.ok(paths.includes('auth.jwt[0].clockSkew'));
-    const redos = parseConfigError(`${BASE}routes:\n  - name: chat\n    match: { methods: [POST], path: /a }\n    kind: openai-chat\n    input: { deny: ["(a+)+$", "ok[0-9]+"] }\n`);
-    assert.deepEqual(redos.map((i) => i.path), ['routes[0].input.deny[0]']);
-    assert.match(redos[0]?.message ?? '', /ReDoS/);
+    const bad = parseConfigError(`${BASE}routes:\n  - name: chat\n    match: { methods: [POST], path: /a }\n    kind: openai-chat\n    input: { deny: ["(?<=a)b", "ok[0-9]+"] }\n`);
+    assert.deepEqual(bad.map((i) => i.path), ['routes[0].input.deny[0]']);
+    assert.match(bad[0]?.message ?? '', /lookahead and lookbehind are not supported/);
   });
 
   it('refuses a duration without a unit (60 would silently mean 60 ms)', () => {
@@ -255,14 +256,44 @@ describe('JWT issuer config (G-2.6)', () => {
   });
 });
 
-describe('user regexes are measured for ReDoS at load', () => {
-  it('refuses overlapping alternatives the static check misses, and quadratic patterns, naming the line', () => {
-    const base = (pattern: string) => `version: 1\nupstreams: { llm: { url: "http://127.0.0.1:9" } }\nroutes:\n  - name: chat\n    match: { methods: [POST], path: /v1/chat/completions }\n    kind: openai-chat\n    auth: { public: true }\n    input: { deny: [${JSON.stringify(pattern)}] }\n`;
-    // With (?m) a ^ matches after every line break; with (?i) K also matches the Kelvin sign.
-    for (const bad of ['(x|x)*y', '(a|aa)+$', '[a-z]+@[a-z]+\\.com', '(?m)^\\s*x', '(?m)^(?:\\s|y)*z', '(?i)^(?:[a-z]|\\u212a)+$']) {
-      assert.throws(() => parseConfigText(base(bad), 'r.yaml'), /r\.yaml:8:\d+ routes\[0\]\.input\.deny\[0\]: regex backtracks catastrophically/, bad);
+describe('config regexes run on RE2', () => {
+  const base = (pattern: string) => `version: 1\nupstreams: { llm: { url: "http://127.0.0.1:9" } }\nroutes:\n  - name: chat\n    match: { methods: [POST], path: /v1/chat/completions }\n    kind: openai-chat\n    auth: { public: true }\n    input: { deny: [${JSON.stringify(pattern)}] }\n`;
+
+  it('accepts patterns a backtracking engine would choke on: RE2 runs them in linear time', () => {
+    // Each of these is exponential or quadratic in V8; on RE2 there is no worst case to probe for.
+    for (const p of ['(x|x)*y', '(a|aa)+$', '[a-z]+@[a-z]+\\.com', '(?m)^\\s*x', '(?m)^(?:\\s|y)*z', '(?i)^(?:[a-z]|\\u212a)+$', '(?im)^project\\s+falcon\\b']) {
+      assert.doesNotThrow(() => parseConfigText(base(p), 'r.yaml'), p);
     }
-    assert.doesNotThrow(() => parseConfigText(base('-----BEGIN [A-Z ]*PRIVATE KEY-----'), 'r.yaml'));
-    assert.doesNotThrow(() => parseConfigText(base('(?im)^project\\s+falcon\\b'), 'r.yaml'));
+  });
+
+  it('refuses syntax RE2 cannot run, naming file, line, column, key and reason', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['(?<=a)b', /lookahead and lookbehind are not supported/],
+      ['a(?!b)', /lookahead and lookbehind are not supported/],
+      ['(a)\\1', /backreferences are not supported/],
+      ['(?<w>a)\\k<w>', /backreferences are not supported/],
+      ['(?>ab)c', /atomic groups are not supported/],
+      ['a++b', /possessive quantifiers are not supported/],
+      ['[a-', /not a valid regex/],
+    ];
+    for (const [p, reason] of cases) {
+      assert.throws(() => parseConfigText(base(p), 'r.yaml'), (e: unknown) => {
+        const msg = (e as Error).message;
+        assert.match(msg, /r\.yaml:8:\d+ routes\[0\]\.input\.deny\[0\]: /, p);
+        assert.match(msg, reason, p);
+        assert.match(msg, /RE2/, p);
+        return true;
+      }, p);
+    }
+    // An escaped parenthesis is a literal, not a lookahead.
+    assert.doesNotThrow(() => parseConfigText(base('\\(\\?=x'), 'r.yaml'));
+  });
+
+  it('compiled deny patterns match as written: inline flags, Unicode classes, case', () => {
+    assert.equal(compileUserRegex('(?i)project falcon').test('PROJECT FALCON'), true);
+    assert.equal(compileUserRegex('project falcon').test('PROJECT FALCON'), false);
+    assert.equal(compileUserRegex('(?m)^secret$').test('a\nsecret\nb'), true);
+    assert.equal(compileUserRegex('^\\p{Lu}{3}$').test('ÄÖÜ'), true);
+    assert.equal(compileUserRegex('-----BEGIN [A-Z ]*PRIVATE KEY-----').test('x -----BEGIN RSA PRIVATE KEY----- y'), true);
   });
 });

@@ -65,7 +65,7 @@ const input = z.strictObject({
   maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped).'),
   clampTokens: z.boolean().prefault(false).describe('Clamp max_tokens to maxTokens in what is forwarded instead of refusing.'),
   promptInjection: injection.optional(),
-  deny: z.array(z.string()).optional().describe('Regexes refused in screened text (JavaScript syntax, u flag, case-sensitive; a leading (?i), (?s) or (?m) sets that flag); checked for ReDoS at load.'),
+  deny: z.array(z.string()).optional().describe('Regexes refused in screened text. RE2 syntax (linear time, as Envoy safe_regex), Unicode, case-sensitive unless (?i); inline flags (?i), (?s), (?m) anywhere. Backreferences, lookaround, atomic groups and possessive quantifiers are config errors.'),
   canary: z.boolean().optional(),
   fields: z.array(z.string().regex(/^(\/([^~/]|~[01])*)*$/, 'a JSON pointer such as /text')).optional().describe('json routes: JSON pointers of the fields to screen.'),
   poisoning: z

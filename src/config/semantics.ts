@@ -1,7 +1,5 @@
 import { RECOGNIZER_CLASSES } from '../stages/output-guard/recognizers/index.js';
-import safeRegex from 'safe-regex2';
-import { regexRunsInTime } from './regex-probe.js';
-import { userRegexParts } from './user-regex.js';
+import { userRegexError } from './user-regex.js';
 import type { BulwarkConfig } from './schema.js';
 
 export interface SemanticIssue {
@@ -94,7 +92,7 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
       issues.push({ path: ['routes', i, 'output', 'canary'], message: 'checks the canary planted by input.canary: set input.canary: true too' });
     }
     route.input?.deny?.forEach((pattern, j) => {
-      const msg = checkUserRegex(pattern, true);
+      const msg = userRegexError(pattern);
       if (msg) issues.push({ path: ['routes', i, 'input', 'deny', j], message: msg });
     });
   });
@@ -112,16 +110,3 @@ function weakSecret(secret: string, algorithms: readonly string[]): string | und
   return undefined;
 }
 
-/** User regexes are compiled once at load, and refused when they can backtrack catastrophically. */
-export function checkUserRegex(pattern: string, inlineFlags = false): string | undefined {
-  if (pattern.length > 1000) return 'regex longer than 1000 characters';
-  const { source, flags } = inlineFlags ? userRegexParts(pattern) : { source: pattern, flags: 'u' };
-  try {
-    new RegExp(source, flags);
-  } catch (err) {
-    return `invalid regex (JavaScript syntax, u flag${inlineFlags ? '; a leading (?i) is accepted' : ''}): ${(err as Error).message}`;
-  }
-  if (!safeRegex(source, { limit: 25 })) return 'regex may backtrack catastrophically (ReDoS); simplify nested or overlapping repetition';
-  if (!regexRunsInTime(source, 1000, flags)) return 'regex backtracks catastrophically on adversarial input (ReDoS): remove overlapping alternatives, and anchor or bound unlimited repetition such as [a-z]+@[a-z]+ (it is quadratic on a long run)';
-  return undefined;
-}

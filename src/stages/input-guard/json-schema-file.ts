@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { checkUserRegex } from '../../config/semantics.js';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
+import { compileUserRegex, userRegexError } from '../../config/user-regex.js';
+
+const RE2_ENGINE: RegExpEngine = Object.assign((pattern: string) => compileUserRegex(pattern), { code: 'require("re2")' });
 
 export type SchemaFileResult = { ok: true; validate: ValidateFunction } | { ok: false; message: string };
 
-/** Every `pattern` and `patternProperties` key in a schema: config regexes, checked like `deny`. */
+/** Every `pattern` and `patternProperties` key in a schema: config regexes, checked like `deny` (so the error names the pattern). */
 function patternsOf(schema: unknown, out: string[] = [], depth = 0): string[] {
   if (depth > 64 || typeof schema !== 'object' || schema === null) return out;
   if (Array.isArray(schema)) {
@@ -20,7 +23,7 @@ function patternsOf(schema: unknown, out: string[] = [], depth = 0): string[] {
 
 /**
  * Reads and compiles a route's JSON Schema file once, at load: a schema that does not compile,
- * or whose patterns could backtrack catastrophically, is a config error (the gateway does not start).
+ * or whose patterns RE2 cannot run, is a config error (the gateway does not start).
  */
 export function compileSchemaFile(path: string): SchemaFileResult {
   let schema: unknown;
@@ -31,12 +34,13 @@ export function compileSchemaFile(path: string): SchemaFileResult {
     return { ok: false, message: code ? `cannot read JSON Schema file (${code})` : `JSON Schema file is not valid JSON: ${(err as Error).message}` };
   }
   for (const p of patternsOf(schema)) {
-    const msg = checkUserRegex(p);
+    const msg = userRegexError(p);
     if (msg) return { ok: false, message: `JSON Schema pattern ${JSON.stringify(p.slice(0, 60))}: ${msg}` };
   }
   try {
-    // strict: unknown keywords are mistakes, not extensions; unicodeRegExp: patterns as the spec says.
-    const ajv = new Ajv({ strict: true, allErrors: false, unicodeRegExp: true, validateFormats: false });
+    // strict: unknown keywords are mistakes, not extensions. Patterns run on RE2 like every
+    // config regex, so a schema's `pattern` is linear time on any body.
+    const ajv = new Ajv({ strict: true, allErrors: false, unicodeRegExp: true, validateFormats: false, code: { regExp: RE2_ENGINE } });
     return { ok: true, validate: ajv.compile(schema as object) };
   } catch (err) {
     return { ok: false, message: `JSON Schema does not compile: ${(err as Error).message.slice(0, 200)}` };
