@@ -6,7 +6,9 @@
 // class, each prompt-injection rule and its `unless` guard, the whole detector, the normalizer)
 // and every adversarial input (runs of the characters and prefixes the patterns start on), the
 // time on 1 MB is compared with the time on 256 KB of the same input. Linear means a ratio near
-// 4; the report flags any ratio above 8 (twice linear) as superlinear and exits non-zero.
+// 4 (a little more where 1 MB leaves the CPU cache); an input is flagged superlinear, and the
+// script exits non-zero, when each of the two doublings 256 KB → 512 KB → 1 MB costs more than
+// 2^1.5 (a quadratic pattern costs 4× per doubling).
 import { performance } from 'node:perf_hooks';
 import { compileRecognizers, RECOGNIZER_CLASSES } from '../src/stages/output-guard/recognizers/index.js';
 import { normalizeText } from '../src/stages/input-guard/detector/normalize.js';
@@ -15,7 +17,6 @@ import { RULES } from '../src/stages/input-guard/detector/rule-table.js';
 
 const SMALL = 256 * 1024;
 const LARGE = 1024 * 1024;
-const LIMIT = 8;
 
 // What a backtracking pattern chokes on: long runs of a character or prefix it can start a match
 // on, ending in something that makes the match fail late.
@@ -44,21 +45,47 @@ function best(run: () => void, rounds = 3): number {
   return t;
 }
 
-interface Row { name: string; worstUnit: string; ratio: number; msAt1MB: number; mbPerSec: number }
+/** Time per call, repeating the call until at least `minMs` have passed (short calls are noise). */
+function perCall(run: () => void, minMs = 40): number {
+  let n = 0;
+  const t0 = performance.now();
+  let t = 0;
+  do {
+    run();
+    n++;
+    t = performance.now() - t0;
+  } while (t < minMs);
+  return t / n;
+}
 
+interface Row { name: string; worstUnit: string; ratio: number; msAt1MB: number; superlinear: boolean }
+
+/**
+ * The worst 1 MB / 256 KB time ratio over all inputs. A quick single pass screens every input;
+ * an input whose ratio looks high (above 5) is measured again carefully (repeated calls, best of
+ * five) at 256 KB, 512 KB and 1 MB. It is superlinear only when BOTH doublings cost more than
+ * 2^1.5 ≈ 2.8×: a GC pause, a cache boundary or the other core's load moves one step, while a
+ * quadratic pattern shows 4× on each.
+ */
 function measure(name: string, fn: (text: string) => void): Row {
-  let worst: Row = { name, worstUnit: '', ratio: 0, msAt1MB: 0, mbPerSec: Infinity };
+  let worst: Row = { name, worstUnit: '', ratio: 0, msAt1MB: 0, superlinear: false };
   for (const unit of UNITS) {
     const small = adversarial(unit, SMALL);
     const large = adversarial(unit, LARGE);
     fn(small); // warm-up (JIT, regex compilation)
-    const ts = best(() => fn(small));
-    const tl = best(() => fn(large));
-    // Below a millisecond the ratio is timer noise, not complexity: floor both at 0.5 ms.
-    const ratio = Math.max(tl, 0.5) / Math.max(ts, 0.5);
-    if (ratio > worst.ratio || (ratio === worst.ratio && tl > worst.msAt1MB)) {
-      worst = { name, worstUnit: JSON.stringify(unit), ratio, msAt1MB: tl, mbPerSec: 1000 / Math.max(tl, 0.001) };
+    let ts = best(() => fn(small), 2);
+    let tl = best(() => fn(large), 2);
+    let ratio = tl / Math.max(ts, 0.05);
+    let superlinear = false;
+    if (ratio > 5) {
+      const careful = (text: string) => Math.min(...Array.from({ length: 5 }, () => perCall(() => fn(text))));
+      ts = careful(small);
+      const tm = careful(adversarial(unit, SMALL * 2));
+      tl = careful(large);
+      ratio = tl / Math.max(ts, 0.001);
+      superlinear = Math.min(tm / Math.max(ts, 0.001), tl / Math.max(tm, 0.001)) > 2 ** 1.5;
     }
+    if (superlinear > worst.superlinear || (superlinear === worst.superlinear && ratio > worst.ratio)) worst = { name, worstUnit: JSON.stringify(unit), ratio, msAt1MB: tl, superlinear };
   }
   return worst;
 }
@@ -67,7 +94,7 @@ function print(title: string, rows: Row[]): number {
   process.stdout.write(`\n${title}\n  ${'recognizer'.padEnd(34)} ${'1MB/256KB'.padStart(9)} ${'ms @1MB'.padStart(9)}  worst input\n`);
   let bad = 0;
   for (const r of rows) {
-    const flag = r.ratio > LIMIT ? '  SUPERLINEAR' : '';
+    const flag = r.superlinear ? '  SUPERLINEAR' : '';
     if (flag) bad++;
     process.stdout.write(`  ${r.name.padEnd(34)} ${r.ratio.toFixed(2).padStart(9)} ${r.msAt1MB.toFixed(1).padStart(9)}  ${r.worstUnit}${flag}\n`);
   }
@@ -75,7 +102,7 @@ function print(title: string, rows: Row[]): number {
 }
 
 function main(): void {
-  process.stdout.write(`regex linearity: time on 1 MB / time on 256 KB of each adversarial input (${UNITS.length} inputs); linear ≈ 4, flagged above ${LIMIT} (node ${process.version})\n`);
+  process.stdout.write(`regex linearity: time on 1 MB / time on 256 KB of each adversarial input (${UNITS.length} inputs); linear ≈ 4, flagged when each doubling costs > 2.8× (node ${process.version})\n`);
   let bad = 0;
 
   const classes = RECOGNIZER_CLASSES.filter((c) => c.includes('.'));
