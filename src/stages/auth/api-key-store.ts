@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../stores/store.js';
 import { generateApiKey, parseApiKey } from './api-key-format.js';
+import { isRoleName, ROLE_NAME_RULE } from '../../http/identity-values.js';
 
 /** What the store keeps for a key. Never the key or its secret. */
 export interface ApiKeyRecord {
@@ -47,6 +48,8 @@ export class ApiKeyStore {
   }
 
   async create(input: { name: string; roles: readonly string[]; expiresAt?: Date | undefined }): Promise<{ key: string; record: ApiKeyRecord }> {
+    const bad = input.roles.find((r) => !isRoleName(r));
+    if (bad !== undefined) throw new RangeError(`invalid role ${JSON.stringify(bad)}: ${ROLE_NAME_RULE}`);
     const { key, id, secret } = generateApiKey();
     const record: ApiKeyRecord = {
       id, name: input.name, roles: [...input.roles], hash: await this.#hash(secret), createdAt: new Date().toISOString(),

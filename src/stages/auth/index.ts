@@ -10,6 +10,7 @@ import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { tokenEndpoints } from './token-endpoint.js';
 import { TokenEndpointGuard } from './token-endpoint-guard.js';
 import type { EventBus } from '../../events/bus.js';
+import { isRoleName, isSubjectValue } from '../../http/identity-values.js';
 
 interface Shared {
   jwt: JwtVerifier | undefined;
@@ -130,6 +131,13 @@ export const authStage = defineStage({
         }
         if (requireAll && [...accepted].some((m) => !identities.some((i) => i.method === m))) {
           return unauthorized('missing_credentials', `This route requires ${[...accepted].join(' and ')}.`, false);
+        }
+        // What goes upstream is made of these values: one a header cannot carry as exactly itself
+        // (a comma splitting a role, CR/LF, edge spaces, non-ASCII) is the credential's fault.
+        for (const id of identities) {
+          if (!isSubjectValue(id.subject)) return unauthorized('bad_subject', 'The credential names a subject the gateway cannot forward.', true);
+          // 403: the credential is genuine, it grants nothing usable (a lookalike role, G-3.1).
+          if (!id.roles.every(isRoleName)) return deny('FORBIDDEN', 'The credential carries a role the gateway cannot forward.', { event: { action: 'auth.failure', severity: 'medium', reason: 'bad_roles' } });
         }
         // With several required credentials, roles are what they all agree on (never a union). A
         // certificate beside a token is a second factor: the token's roles count.
