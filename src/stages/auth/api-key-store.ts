@@ -98,10 +98,8 @@ export class ApiKeyStore {
     const expected = Buffer.from(record.hash.slice(record.hash.indexOf(':') + 1), 'hex');
     const actual = Buffer.from((record.hash.startsWith('sha256:') ? sha256(presented) : await this.#hash(parsed.secret)).split(':')[1] ?? '', 'hex');
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return { ok: false, reason: 'unknown' };
-    if (record.revokedAt) return { ok: false, reason: 'revoked' };
-    if (record.graceUntil && Date.parse(record.graceUntil) <= now) return { ok: false, reason: 'expired' };
-    if (record.expiresAt && Date.parse(record.expiresAt) <= now) return { ok: false, reason: 'expired' };
-    return { ok: true, record };
+    const state = keyState(record, now);
+    return state === 'valid' ? { ok: true, record } : { ok: false, reason: state };
   }
 
   async touch(id: string): Promise<void> {
@@ -115,6 +113,17 @@ export class ApiKeyStore {
   async #hash(secret: string): Promise<string> {
     return `hmac-sha256:${createHmac('sha256', await this.#getPepper()).update(secret).digest('hex')}`;
   }
+}
+
+/**
+ * Whether a key may be used now: revoked, past its expiry or past its rotation grace (both
+ * `expired`), else valid. The one rule for keys presented and for the tokens they minted.
+ */
+export function keyState(record: ApiKeyRecord, now = Date.now()): 'valid' | 'revoked' | 'expired' {
+  if (record.revokedAt) return 'revoked';
+  if (record.graceUntil && Date.parse(record.graceUntil) <= now) return 'expired';
+  if (record.expiresAt && Date.parse(record.expiresAt) <= now) return 'expired';
+  return 'valid';
 }
 
 /** The hash to put in config for a declared key (`bulwark keys hash`): sha256 of the whole key. */

@@ -6,6 +6,7 @@ import type { Store } from '../../stores/store.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { bearerToken, readCredentials, rolesFromClaim, scopesFromPayload } from './credentials.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
+import { createKeyBinding, type KeyBinding } from './key-binding.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { tokenEndpoints } from './token-endpoint.js';
 import { TokenEndpointGuard } from './token-endpoint-guard.js';
@@ -17,6 +18,9 @@ interface Shared {
   keys: ApiKeyStore | undefined;
   apiKeyHeader: string;
   signing: SigningKeys | undefined;
+  /** The gateway's own issuer, whose tokens are bound to the API keys they were traded for. */
+  ownIssuer: string | undefined;
+  binding: KeyBinding;
   /** Last `lastUsedAt` write per key id: at most one store write a minute per key. */
   touched: Map<string, number>;
 }
@@ -31,10 +35,13 @@ export function sharedFor(config: BulwarkConfig, store: Store): Shared {
     const te = config.auth.tokenEndpoint;
     const signing = te ? createSigningKeys(store, { rotateMs: te.rotateKeys, ttlMs: te.ttl }) : undefined;
     const own = te && signing ? { issuer: te.issuer, audience: te.audience, getKey: signing.getKey, maxLifetimeMs: te.ttl } : undefined;
+    const keys = config.auth.apiKeys ? new ApiKeyStore(store, declared) : undefined;
     s = {
       signing,
+      ownIssuer: own?.issuer,
+      binding: createKeyBinding(keys),
       jwt: config.auth.jwt?.length || own ? createJwtVerifier(config.auth.jwt ?? [], own) : undefined,
-      keys: config.auth.apiKeys ? new ApiKeyStore(store, declared) : undefined,
+      keys,
       apiKeyHeader: config.auth.apiKeys?.header ?? 'x-api-key',
       touched: new Map(),
     };
@@ -85,9 +92,15 @@ export const authStage = defineStage({
     const accepted = new Set(auth.all ?? auth.any ?? ['jwt', 'apiKey']);
     const mtlsConfig = config.auth.mtls;
     const requireAll = auth.all !== undefined;
+    // A key revoked in this process (an alert action) ends its tokens here at once, not after the cache window.
+    const close = s.ownIssuer === undefined ? undefined : events.subscribe((e) => {
+      const id = e.bulwark['keyId'];
+      if (typeof id === 'string') s.binding.forget(id);
+    }, ['key.revoked']);
     return {
       name: 'auth',
       phase: 'identify',
+      ...(close ? { close } : {}),
       async onRequest(ctx: RequestContext): Promise<Verdict> {
         const creds = readCredentials(ctx.rawHeaders, s.apiKeyHeader);
         if (creds.authorization.length > 1 || creds.apiKey.length > 1) return unauthorized('duplicate_credentials', 'Send one credential of each kind.', true);
@@ -115,6 +128,10 @@ export const authStage = defineStage({
           if (token === undefined) return unauthorized('unsupported_scheme', 'Use the Bearer scheme.', true);
           const r = await s.jwt.verify(token);
           if (!r.ok) return unauthorized(`jwt_${r.reason}`, 'The bearer token is not valid.', true);
+          if (r.issuer === s.ownIssuer) {
+            const bound = await s.binding.check(r.payload);
+            if (!bound.ok) return unauthorized(`jwt_${bound.reason}`, 'The bearer token is not valid.', true);
+          }
           const roles = rolesFromClaim(r.payload[r.rolesClaim]);
           identities.push({ subject: r.subject, method: 'jwt', roles: roles.roles, scopes: scopesFromPayload(r.payload as Record<string, unknown>), issuer: r.issuer });
         }
