@@ -25,17 +25,20 @@ const PEPPER_KEY = 'apikey-pepper';
 
 /**
  * API keys in the state store (memory, SQLite, Redis): one record per key id, the secret hashed
- * with a pepper that lives in the same store (so every instance sharing the store verifies the
- * same keys). Lookups are by id, then a constant-time comparison of hashes.
+ * with a pepper. By default the pepper lives in the same store (so every instance sharing the
+ * store verifies the same keys, with nothing to configure); a configured pepper keeps it out of
+ * the store (see api-key-pepper.ts). Lookups are by id, then a constant-time comparison of hashes.
  */
 export class ApiKeyStore {
   readonly #store: Store;
   readonly #declared: Map<string, ApiKeyRecord>;
   #pepper: Buffer | undefined;
 
-  constructor(store: Store, declared: readonly ApiKeyRecord[] = []) {
+  /** `pepper`: the configured one (`auth.apiKeys.pepper`/`pepperFile`); the store is then never asked for one. */
+  constructor(store: Store, declared: readonly ApiKeyRecord[] = [], options: { pepper?: Buffer } = {}) {
     this.#store = store;
     this.#declared = new Map(declared.map((r) => [r.id, r]));
+    this.#pepper = options.pepper;
   }
 
   async #getPepper(): Promise<Buffer> {

@@ -3,7 +3,8 @@ import type { ClientCertificate, Identity, RequestContext } from '../../core/con
 import { defineStage } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { Store } from '../../stores/store.js';
-import { ApiKeyStore } from './api-key-store.js';
+import type { ApiKeyStore } from './api-key-store.js';
+import { apiKeyStoreFor } from './api-key-pepper.js';
 import { bearerToken, readCredentials, rolesFromClaim, scopesFromPayload } from './credentials.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
 import { createKeyBinding, type KeyBinding } from './key-binding.js';
@@ -35,7 +36,7 @@ export function sharedFor(config: BulwarkConfig, store: Store): Shared {
     const te = config.auth.tokenEndpoint;
     const signing = te ? createSigningKeys(store, { rotateMs: te.rotateKeys, ttlMs: te.ttl }) : undefined;
     const own = te && signing ? { issuer: te.issuer, audience: te.audience, getKey: signing.getKey, maxLifetimeMs: te.ttl } : undefined;
-    const keys = config.auth.apiKeys ? new ApiKeyStore(store, declared) : undefined;
+    const keys = config.auth.apiKeys ? apiKeyStoreFor(config, store, declared) : undefined;
     s = {
       signing,
       ownIssuer: own?.issuer,
