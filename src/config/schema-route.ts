@@ -11,7 +11,7 @@ export type RouteKind = (typeof ROUTE_KINDS)[number];
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /** A role as it may be forwarded in x-bulwark-roles (the same rule credentials are held to). */
-export const roleName = z.string().regex(ROLE_NAME, ROLE_NAME_RULE);
+export const roleName = z.string().regex(ROLE_NAME, ROLE_NAME_RULE).describe('A role, as forwarded in x-bulwark-roles (comma-joined): 1-256 letters, digits, RFC 9110 token punctuation, ":", "/" or "@"; no comma, semicolon, quote, space, control or non-ASCII character.');
 
 const routeName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" or "-", at most 63 characters');
 
