@@ -74,6 +74,7 @@ describe('the API-key pepper can live outside the state store', () => {
       assert.equal(await call(a, key), 200);
       assert.ok(!JSON.stringify([...a.events, ...b.events]).includes(pepper), 'no event carries the pepper');
     } finally {
+      for (const k of await a.gw.store.keys('', 100_000)) await a.gw.store.delete(k);
       await a.close();
       await b?.close();
     }
@@ -100,6 +101,7 @@ describe('the API-key pepper can live outside the state store', () => {
       b = await startFixture(config);
       assert.equal(await call(b, key), 401);
     } finally {
+      for (const k of await a.gw.store.keys('', 100_000)) await a.gw.store.delete(k);
       await a.close();
       await b?.close();
     }

@@ -38,6 +38,8 @@ describe('revocation reaches the tokens a key minted (two instances, one Redis)'
     keys = new ApiKeyStore(a.gw.store);
   });
   after(async () => {
+    // Leave nothing behind in the shared Redis (only this test's prefix).
+    for (const k of await a.gw.store.keys('', 100_000)) await a.gw.store.delete(k);
     await a.close();
     await b.close();
   });
