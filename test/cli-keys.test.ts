@@ -46,6 +46,10 @@ it('with the memory store, keys create prints the config entry to declare the ke
   const r = runCli(['keys', 'create', '--name', 'm', '-c', file]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /state\.store is memory[\s\S]*"hash":"sha256:[0-9a-f]{64}"/);
+  // A role that could not travel as one role in x-bulwark-roles is refused at creation.
+  const bad = runCli(['keys', 'create', '--name', 'm', '--roles', 'user;admin', '-c', file]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /invalid role "user;admin"/);
 });
 
 it('bulwark bans add/list/remove act on the store a running gateway uses', async () => {

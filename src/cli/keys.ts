@@ -2,7 +2,8 @@ import type { BulwarkConfig } from '../config/schema.js';
 import type { Command } from 'commander';
 import { createCliEventBus } from './cli-events.js';
 import { parseDuration } from '../config/units.js';
-import { ApiKeyStore, sha256, type ApiKeyRecord } from '../stages/auth/api-key-store.js';
+import { sha256, type ApiKeyRecord } from '../stages/auth/api-key-store.js';
+import { apiKeyStoreFor } from '../stages/auth/api-key-pepper.js';
 import { createStore } from '../stores/create-store.js';
 import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
 
@@ -28,7 +29,7 @@ export function registerKeys(program: Command): void {
     const { config } = loadOrExit(opts.config);
     const store = createStore(config.state);
     const events = createCliEventBus(config);
-    return { config, store, events, keys: new ApiKeyStore(store) };
+    return { config, store, events, keys: apiKeyStoreFor(config, store) };
   };
   // Every subcommand opens the store, works, and closes it (also on errors).
   const withKeys = async (opts: KeysOptions, fn: (ctx: ReturnType<typeof open>) => Promise<void>) => {

@@ -9,7 +9,7 @@ import { startMockLlm, type MockLlm } from '../demo/mock-llm.js';
 import { createGateway, type Gateway } from '../gateway/create-gateway.js';
 import { availableFeatures } from '../gateway/features.js';
 import { DEFAULT_CONFIG_FILE, loadOrExit } from './load-or-exit.js';
-import { ApiKeyStore } from '../stages/auth/api-key-store.js';
+import { apiKeyStoreFor } from '../stages/auth/api-key-pepper.js';
 import { sharedFor } from '../stages/auth/index.js';
 import type { SigningKeys } from '../stages/auth/signing-keys.js';
 import { mintToken } from '../stages/auth/token-endpoint.js';
@@ -113,7 +113,7 @@ async function startDemo(opts: StartOptions): Promise<void> {
     gw = await createGateway({ config: configSchema.parse(demoConfig(mock.url, '127.0.0.1:0')) });
   }
   const cfg = gw.runtime().config;
-  const { key } = await new ApiKeyStore(gw.store).create({ name: 'demo', roles: ['ai-user'] });
+  const { key } = await apiKeyStoreFor(cfg, gw.store).create({ name: 'demo', roles: ['ai-user'] });
   const { token } = await mintToken(sharedFor(cfg, gw.store).signing as SigningKeys, cfg.auth.tokenEndpoint as NonNullable<typeof cfg.auth.tokenEndpoint>, { sub: 'demo-user', roles: ['ai-user'] });
   process.stdout.write(demoInstructions(gw.url, mock.url, { apiKey: key, jwt: token }));
   onShutdown(async () => {

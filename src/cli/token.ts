@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { sharedFor } from '../stages/auth/index.js';
+import { isRoleName, isSubjectValue, ROLE_NAME_RULE } from '../http/identity-values.js';
 import { mintToken } from '../stages/auth/token-endpoint.js';
 import type { SigningKeys } from '../stages/auth/signing-keys.js';
 import { createStore } from '../stores/create-store.js';
@@ -29,10 +30,14 @@ export function registerToken(program: Command): void {
       let token: string;
       let expiresIn: number;
       if (opts.sub !== undefined) {
+        // The gateway would refuse such a token (bad_subject, bad_roles): say so now, not at first use.
+        if (!isSubjectValue(opts.sub)) throw new Error('--sub: a subject is printable ASCII with no space at either end');
+        const roles = opts.roles.split(',').map((r) => r.trim()).filter(Boolean);
+        const bad = roles.find((r) => !isRoleName(r));
+        if (bad !== undefined) throw new Error(`--roles: invalid role ${JSON.stringify(bad)}: ${ROLE_NAME_RULE}`);
         if (config.state.store === 'memory') process.stderr.write('bulwark: state.store is memory: a running gateway has its own signing key and will not accept this token; use --key, or a shared store\n');
         const store = createStore(config.state);
         try {
-          const roles = opts.roles.split(',').map((r) => r.trim()).filter(Boolean);
           ({ token, expiresIn } = await mintToken(sharedFor(config, store).signing as SigningKeys, te, { sub: opts.sub, roles }));
         } finally {
           await store.close();

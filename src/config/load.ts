@@ -8,6 +8,7 @@ import { configSchema, type BulwarkConfig } from './schema.js';
 import { closest, unknownKeyMessage } from './key-hints.js';
 import { checkSemantics } from './semantics.js';
 import { compileSchemaFile } from '../stages/input-guard/json-schema-file.js';
+import { readPepperFile } from '../stages/auth/api-key-pepper.js';
 
 export interface LoadedConfig {
   /** Absolute path of the file, or a label such as `<demo>`. */
@@ -59,7 +60,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(zodIssues(parsed.error.issues, file, locate, raw ?? {}));
 
-  const semantic = [...checkSemantics(parsed.data), ...resolveSchemaFiles(parsed.data, file)];
+  const semantic = [...checkSemantics(parsed.data), ...resolveSchemaFiles(parsed.data, file), ...checkPepperFile(parsed.data)];
   if (semantic.length > 0) {
     throw new ConfigError(semantic.map((s) => ({ file, ...locate(s.path), path: formatPath(s.path), message: s.message })));
   }
@@ -81,6 +82,14 @@ function resolveSchemaFiles(config: BulwarkConfig, file: string): Array<{ path: 
     else input.schema = abs;
   });
   return issues;
+}
+
+/** A pepper file must be readable and hold a pepper now, not at the first key lookup. */
+function checkPepperFile(config: BulwarkConfig): Array<{ path: PropertyKey[]; message: string }> {
+  const path = config.auth.apiKeys?.pepperFile;
+  if (path === undefined || config.auth.apiKeys?.pepper !== undefined) return [];
+  const read = readPepperFile(path);
+  return read.ok ? [] : [{ path: ['auth', 'apiKeys', 'pepperFile'], message: read.message }];
 }
 
 function zodIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Locator, raw: unknown): ConfigIssue[] {

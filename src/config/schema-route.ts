@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './units.js';
+import { ROLE_NAME, ROLE_NAME_RULE } from '../http/identity-values.js';
 
 // Route-level config. Fields that later stages implement are accepted (and typed) now, so a
 // config written against SPEC §2 validates today; their docs say which stage enforces them.
@@ -8,6 +9,9 @@ export const ROUTE_KINDS = ['openai-chat', 'openai-completions', 'openai-embeddi
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** A role as it may be forwarded in x-bulwark-roles (the same rule credentials are held to). */
+export const roleName = z.string().regex(ROLE_NAME, ROLE_NAME_RULE).describe('A role, as forwarded in x-bulwark-roles (comma-joined): 1-256 letters, digits, RFC 9110 token punctuation, ":", "/" or "@"; no comma, semicolon, quote, space, control or non-ASCII character.');
 
 const routeName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" or "-", at most 63 characters');
 
@@ -28,7 +32,7 @@ const authMethod = z.enum(['jwt', 'apiKey', 'mtls']);
 const auth = z.strictObject({
   any: z.array(authMethod).min(1).optional().describe('Credentials accepted; one valid credential of these kinds is enough.'),
   all: z.array(authMethod).min(1).optional().describe('Credentials all required (e.g. [mtls, jwt]).'),
-  roles: z.array(z.string().min(1)).optional().describe('Roles admitted (exact, case-sensitive).'),
+  roles: z.array(roleName).optional().describe('Roles admitted (exact, case-sensitive).'),
   scopes: z.array(z.string().min(1)).optional().describe('OAuth scopes required (from scope/scp).'),
   public: z.boolean().prefault(false).describe('true: say that the route is meant to be open (a route without `auth` is open too, and `bulwark check` warns about it).'),
 });

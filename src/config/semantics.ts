@@ -21,6 +21,7 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
   }
   const endpoints = new Map<string, number>();
 
+  if (config.auth.apiKeys?.pepper !== undefined && config.auth.apiKeys.pepperFile !== undefined) issues.push({ path: ['auth', 'apiKeys', 'pepperFile'], message: 'set pepper or pepperFile, not both' });
   const te = config.auth.tokenEndpoint;
   if (te && !config.auth.apiKeys) issues.push({ path: ['auth', 'tokenEndpoint'], message: 'the token endpoint trades API keys for tokens: set auth.apiKeys too' });
   if (te && config.auth.jwt?.some((j) => j.issuer === te.issuer)) issues.push({ path: ['auth', 'tokenEndpoint', 'issuer'], message: `"${te.issuer}" is also a configured auth.jwt issuer` });

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../stores/store.js';
 import { generateApiKey, parseApiKey } from './api-key-format.js';
+import { isRoleName, ROLE_NAME_RULE } from '../../http/identity-values.js';
 
 /** What the store keeps for a key. Never the key or its secret. */
 export interface ApiKeyRecord {
@@ -24,17 +25,20 @@ const PEPPER_KEY = 'apikey-pepper';
 
 /**
  * API keys in the state store (memory, SQLite, Redis): one record per key id, the secret hashed
- * with a pepper that lives in the same store (so every instance sharing the store verifies the
- * same keys). Lookups are by id, then a constant-time comparison of hashes.
+ * with a pepper. By default the pepper lives in the same store (so every instance sharing the
+ * store verifies the same keys, with nothing to configure); a configured pepper keeps it out of
+ * the store (see api-key-pepper.ts). Lookups are by id, then a constant-time comparison of hashes.
  */
 export class ApiKeyStore {
   readonly #store: Store;
   readonly #declared: Map<string, ApiKeyRecord>;
   #pepper: Buffer | undefined;
 
-  constructor(store: Store, declared: readonly ApiKeyRecord[] = []) {
+  /** `pepper`: the configured one (`auth.apiKeys.pepper`/`pepperFile`); the store is then never asked for one. */
+  constructor(store: Store, declared: readonly ApiKeyRecord[] = [], options: { pepper?: Buffer } = {}) {
     this.#store = store;
     this.#declared = new Map(declared.map((r) => [r.id, r]));
+    this.#pepper = options.pepper;
   }
 
   async #getPepper(): Promise<Buffer> {
@@ -47,6 +51,8 @@ export class ApiKeyStore {
   }
 
   async create(input: { name: string; roles: readonly string[]; expiresAt?: Date | undefined }): Promise<{ key: string; record: ApiKeyRecord }> {
+    const bad = input.roles.find((r) => !isRoleName(r));
+    if (bad !== undefined) throw new RangeError(`invalid role ${JSON.stringify(bad)}: ${ROLE_NAME_RULE}`);
     const { key, id, secret } = generateApiKey();
     const record: ApiKeyRecord = {
       id, name: input.name, roles: [...input.roles], hash: await this.#hash(secret), createdAt: new Date().toISOString(),
@@ -95,10 +101,8 @@ export class ApiKeyStore {
     const expected = Buffer.from(record.hash.slice(record.hash.indexOf(':') + 1), 'hex');
     const actual = Buffer.from((record.hash.startsWith('sha256:') ? sha256(presented) : await this.#hash(parsed.secret)).split(':')[1] ?? '', 'hex');
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return { ok: false, reason: 'unknown' };
-    if (record.revokedAt) return { ok: false, reason: 'revoked' };
-    if (record.graceUntil && Date.parse(record.graceUntil) <= now) return { ok: false, reason: 'expired' };
-    if (record.expiresAt && Date.parse(record.expiresAt) <= now) return { ok: false, reason: 'expired' };
-    return { ok: true, record };
+    const state = keyState(record, now);
+    return state === 'valid' ? { ok: true, record } : { ok: false, reason: state };
   }
 
   async touch(id: string): Promise<void> {
@@ -112,6 +116,17 @@ export class ApiKeyStore {
   async #hash(secret: string): Promise<string> {
     return `hmac-sha256:${createHmac('sha256', await this.#getPepper()).update(secret).digest('hex')}`;
   }
+}
+
+/**
+ * Whether a key may be used now: revoked, past its expiry or past its rotation grace (both
+ * `expired`), else valid. The one rule for keys presented and for the tokens they minted.
+ */
+export function keyState(record: ApiKeyRecord, now = Date.now()): 'valid' | 'revoked' | 'expired' {
+  if (record.revokedAt) return 'revoked';
+  if (record.graceUntil && Date.parse(record.graceUntil) <= now) return 'expired';
+  if (record.expiresAt && Date.parse(record.expiresAt) <= now) return 'expired';
+  return 'valid';
 }
 
 /** The hash to put in config for a declared key (`bulwark keys hash`): sha256 of the whole key. */

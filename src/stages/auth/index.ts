@@ -3,19 +3,25 @@ import type { ClientCertificate, Identity, RequestContext } from '../../core/con
 import { defineStage } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { Store } from '../../stores/store.js';
-import { ApiKeyStore } from './api-key-store.js';
+import type { ApiKeyStore } from './api-key-store.js';
+import { apiKeyStoreFor } from './api-key-pepper.js';
 import { bearerToken, readCredentials, rolesFromClaim, scopesFromPayload } from './credentials.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
+import { createKeyBinding, type KeyBinding } from './key-binding.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { tokenEndpoints } from './token-endpoint.js';
 import { TokenEndpointGuard } from './token-endpoint-guard.js';
 import type { EventBus } from '../../events/bus.js';
+import { isRoleName, isSubjectValue } from '../../http/identity-values.js';
 
 interface Shared {
   jwt: JwtVerifier | undefined;
   keys: ApiKeyStore | undefined;
   apiKeyHeader: string;
   signing: SigningKeys | undefined;
+  /** The gateway's own issuer, whose tokens are bound to the API keys they were traded for. */
+  ownIssuer: string | undefined;
+  binding: KeyBinding;
   /** Last `lastUsedAt` write per key id: at most one store write a minute per key. */
   touched: Map<string, number>;
 }
@@ -30,10 +36,13 @@ export function sharedFor(config: BulwarkConfig, store: Store): Shared {
     const te = config.auth.tokenEndpoint;
     const signing = te ? createSigningKeys(store, { rotateMs: te.rotateKeys, ttlMs: te.ttl }) : undefined;
     const own = te && signing ? { issuer: te.issuer, audience: te.audience, getKey: signing.getKey, maxLifetimeMs: te.ttl } : undefined;
+    const keys = config.auth.apiKeys ? apiKeyStoreFor(config, store, declared) : undefined;
     s = {
       signing,
+      ownIssuer: own?.issuer,
+      binding: createKeyBinding(keys),
       jwt: config.auth.jwt?.length || own ? createJwtVerifier(config.auth.jwt ?? [], own) : undefined,
-      keys: config.auth.apiKeys ? new ApiKeyStore(store, declared) : undefined,
+      keys,
       apiKeyHeader: config.auth.apiKeys?.header ?? 'x-api-key',
       touched: new Map(),
     };
@@ -84,9 +93,15 @@ export const authStage = defineStage({
     const accepted = new Set(auth.all ?? auth.any ?? ['jwt', 'apiKey']);
     const mtlsConfig = config.auth.mtls;
     const requireAll = auth.all !== undefined;
+    // A key revoked in this process (an alert action) ends its tokens here at once, not after the cache window.
+    const close = s.ownIssuer === undefined ? undefined : events.subscribe((e) => {
+      const id = e.bulwark['keyId'];
+      if (typeof id === 'string') s.binding.forget(id);
+    }, ['key.revoked']);
     return {
       name: 'auth',
       phase: 'identify',
+      ...(close ? { close } : {}),
       async onRequest(ctx: RequestContext): Promise<Verdict> {
         const creds = readCredentials(ctx.rawHeaders, s.apiKeyHeader);
         if (creds.authorization.length > 1 || creds.apiKey.length > 1) return unauthorized('duplicate_credentials', 'Send one credential of each kind.', true);
@@ -114,6 +129,10 @@ export const authStage = defineStage({
           if (token === undefined) return unauthorized('unsupported_scheme', 'Use the Bearer scheme.', true);
           const r = await s.jwt.verify(token);
           if (!r.ok) return unauthorized(`jwt_${r.reason}`, 'The bearer token is not valid.', true);
+          if (r.issuer === s.ownIssuer) {
+            const bound = await s.binding.check(r.payload);
+            if (!bound.ok) return unauthorized(`jwt_${bound.reason}`, 'The bearer token is not valid.', true);
+          }
           const roles = rolesFromClaim(r.payload[r.rolesClaim]);
           identities.push({ subject: r.subject, method: 'jwt', roles: roles.roles, scopes: scopesFromPayload(r.payload as Record<string, unknown>), issuer: r.issuer });
         }
@@ -130,6 +149,13 @@ export const authStage = defineStage({
         }
         if (requireAll && [...accepted].some((m) => !identities.some((i) => i.method === m))) {
           return unauthorized('missing_credentials', `This route requires ${[...accepted].join(' and ')}.`, false);
+        }
+        // What goes upstream is made of these values: one a header cannot carry as exactly itself
+        // (a comma splitting a role, CR/LF, edge spaces, non-ASCII) is the credential's fault.
+        for (const id of identities) {
+          if (!isSubjectValue(id.subject)) return unauthorized('bad_subject', 'The credential names a subject the gateway cannot forward.', true);
+          // 403: the credential is genuine, it grants nothing usable (a lookalike role, G-3.1).
+          if (!id.roles.every(isRoleName)) return deny('FORBIDDEN', 'The credential carries a role the gateway cannot forward.', { event: { action: 'auth.failure', severity: 'medium', reason: 'bad_roles' } });
         }
         // With several required credentials, roles are what they all agree on (never a union). A
         // certificate beside a token is a second factor: the token's roles count.

@@ -3,16 +3,18 @@ import type { BulwarkConfig } from '../../config/schema.js';
 import type { LocalEndpoint, LocalResponse } from '../../core/stage.js';
 import type { EventBus } from '../../events/bus.js';
 import type { ApiKeyStore } from './api-key-store.js';
+import { KEY_ID_CLAIM } from './key-binding.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { TokenEndpointGuard } from './token-endpoint-guard.js';
 
 type TokenEndpointConfig = NonNullable<BulwarkConfig['auth']['tokenEndpoint']>;
 
 /** Mints the gateway's own short-lived tokens (the token endpoint and `bulwark token`). */
-export async function mintToken(keys: SigningKeys, cfg: TokenEndpointConfig, claims: { sub: string; roles: readonly string[] }): Promise<{ token: string; expiresIn: number }> {
+export async function mintToken(keys: SigningKeys, cfg: TokenEndpointConfig, claims: { sub: string; roles: readonly string[]; keyId?: string }): Promise<{ token: string; expiresIn: number }> {
   const { kid, privateKey } = await keys.current();
   const expiresIn = Math.floor(cfg.ttl / 1000);
-  const token = await new SignJWT({ roles: [...claims.roles] })
+  // A token traded for a key names it, so verifying the token checks the key (key-binding.ts).
+  const token = await new SignJWT({ roles: [...claims.roles], ...(claims.keyId !== undefined ? { [KEY_ID_CLAIM]: claims.keyId } : {}) })
     .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
     .setIssuer(cfg.issuer)
     .setAudience(cfg.audience)
@@ -84,7 +86,7 @@ export function tokenEndpoints(cfg: TokenEndpointConfig, deps: { keys: SigningKe
         }
         const check = await deps.apiKeys.check(presented);
         if (!check.ok) return fail(401, 'invalid_client', `api_key_${check.reason}`, 'The client credential is not valid.');
-        const minted = await mintToken(deps.keys, cfg, { sub: `apikey:${check.record.id}`, roles: check.record.roles });
+        const minted = await mintToken(deps.keys, cfg, { sub: `apikey:${check.record.id}`, roles: check.record.roles, keyId: check.record.id });
         deps.events.emit({ action: 'auth.success', severity: 'low', outcome: 'success', reason: 'token_issued', userId: `apikey:${check.record.id}`, ...subject });
         return {
           status: 200,
