@@ -15,6 +15,7 @@ import { checkFraming } from '../http/framing.js';
 import { buildUpstreamRequestHeaders } from '../http/header-policy.js';
 import { enforceMaxTokens } from '../kinds/max-tokens.js';
 import { checkKindSchema, isJsonKind } from '../kinds/request-schemas.js';
+import type { Admission, AdmissionRefusal } from '../proxy/admission.js';
 import { forward } from '../proxy/forward.js';
 import { RequestAbort } from '../proxy/request-abort.js';
 import { resolveClientAddress, type ClientAddress } from './client-address.js';
@@ -101,8 +102,14 @@ export function createRequestHandler(deps: HandlerDeps) {
       deps.inventory?.record(method, target.path, undefined, 404, addr.clientIp);
       return refuseEarly(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody, startedAt);
     }
+    // The in-flight bound (server.limits.maxInflight) holds before anything of the request is read:
+    // it is what bounds the memory bodies and their parsed copies can take (docs/operations.md).
+    const maxInflight = config.server.limits.maxInflight;
+    if (!inflight.tryStart(maxInflight)) {
+      r.route = hit.endpoint ? undefined : hit.route.config.name;
+      return refuseEarly(r, gatewayBusy(maxInflight, inflight.size), hit.endpoint ? undefined : hit.route.config.kind, hasBody, startedAt);
+    }
     if (hit.endpoint) {
-      inflight.start();
       serveLocal(req, res, hit.endpoint, r, runtime.config.server.limits.bodyBytes).then(
         () => {
           inflight.end();
@@ -121,7 +128,10 @@ export function createRequestHandler(deps: HandlerDeps) {
     r.route = route.config.name;
 
     const query = filterQuery(target.query, route.config.query);
-    if (!query.ok) return refuseEarly(r, deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), route.config.kind, hasBody, startedAt);
+    if (!query.ok) {
+      inflight.end();
+      return refuseEarly(r, deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), route.config.kind, hasBody, startedAt);
+    }
 
     const abort = new RequestAbort();
     res.once('close', () => {
@@ -133,7 +143,6 @@ export function createRequestHandler(deps: HandlerDeps) {
     });
 
     const p: Proceed = { deps, runtime, route, ctx, r, abort, addr, hasBody, upstreamSeconds: undefined };
-    inflight.start();
     proceed(req, res, p).then(
       () => {
         const status = res.headersSent ? res.statusCode : 499;
@@ -179,6 +188,25 @@ interface Proceed {
   hasBody: boolean;
   /** Request sent upstream to last byte relayed; set once forward() returns. */
   upstreamSeconds: number | undefined;
+}
+
+function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+function gatewayBusy(limit: number, inflight: number): Deny {
+  return deny('GATEWAY_BUSY', 'The gateway is at capacity; try again shortly.', {
+    status: 503, headers: { 'retry-after': '1' }, event: { reason: 'max_inflight', details: { limit, inflight } },
+  });
+}
+
+function upstreamBusy(name: string, reason: AdmissionRefusal, gate: Admission): Deny {
+  const { slots, maxQueued, queueTimeoutMs } = gate.options;
+  return deny('UPSTREAM_BUSY', reason === 'queue_full' ? 'Every upstream connection is busy and the queue is full.' : 'No upstream connection became free in time.', {
+    status: 503,
+    headers: { 'retry-after': retryAfterSeconds(queueTimeoutMs) },
+    event: { reason, details: { upstream: name, connections: slots, queueMax: maxQueued, queueTimeoutMs, queued: gate.queued } },
+  });
 }
 
 /** The phases from identify on: stages, body, upstream, audit. */
@@ -231,8 +259,28 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
     if (d) return refuse(r, d, rc.kind, false);
   }
 
-  // upstream: an allowlisted copy of the client's headers, then the gateway's own.
+  // upstream: a connection slot first (bounded wait, docs/operations.md), then an allowlisted
+  // copy of the client's headers and the gateway's own.
   const upstream = route.upstream;
+  const gate = upstream.admission;
+  if (!gate.tryAcquire()) {
+    const got = await gate.wait(p.abort);
+    if (got === 'aborted') return;
+    if (got !== 'admitted') return refuse(r, upstreamBusy(upstream.name, got, gate), rc.kind, false);
+  }
+  try {
+    await sendUpstream(req, res, p);
+  } finally {
+    gate.release();
+  }
+}
+
+/** The admitted request: headers, body, forward, audit. */
+async function sendUpstream(req: IncomingMessage, res: ServerResponse, p: Proceed): Promise<void> {
+  const { route, ctx } = p;
+  const { events } = p.deps;
+  const rc = route.config;
+  const { pipeline, upstream } = route;
   const headers = buildUpstreamRequestHeaders({ rawHeaders: req.rawHeaders, forwardAllowlist: upstream.forwardRequestHeaders });
   Object.assign(headers, ctx.upstreamHeaders, upstream.injectHeaders);
   headers['x-forwarded-for'] = p.addr.forwardedFor;
