@@ -227,30 +227,9 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
   // read-body: bounded, complete before anything is forwarded (G-6, G-9).
   const jsonKind = isJsonKind(rc.kind);
   if (hasBody || jsonKind) {
-    const limits = p.runtime.config.server.limits;
-    if (jsonKind) {
-      const ct = checkJsonContentType(req.headers['content-type'], req.headers['content-encoding']);
-      if (!ct.ok) return refuse(r, deny('INVALID_INPUT', ct.detail, { status: ct.status, event: { reason: ct.reason } }), rc.kind, hasBody);
-    }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared <= limits.bodyBytes && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
-    const read = await readBody(req, limits.bodyBytes);
-    if (!read.ok) {
-      if (read.reason === 'aborted') return;
-      return refuse(r, deny('INVALID_INPUT', `The body exceeds ${limits.bodyBytes} bytes.`, { status: 413, event: { reason: 'too_large' } }), rc.kind, true);
-    }
-    if (jsonKind) {
-      const decoded = decodeJsonBody(read.bytes, { maxDepth: limits.jsonDepth, requireObject: true });
-      if (!decoded.ok) return refuse(r, deny('INVALID_INPUT', decoded.detail, { status: decoded.status, event: { reason: decoded.reason } }), rc.kind, false);
-      const body = decoded.value as Record<string, unknown>;
-      const shape = checkKindSchema(rc.kind, body);
-      if (!shape.ok) return refuse(r, deny('INVALID_INPUT', shape.detail, { event: { reason: 'schema' } }), rc.kind, false);
-      const cap = enforceMaxTokens(rc.kind, body, rc.input?.maxTokens, rc.input?.clampTokens ?? false);
-      if (!cap.ok) return refuse(r, deny('INVALID_INPUT', cap.detail, { event: { reason: 'max_tokens' } }), rc.kind, false);
-      ctx.body = { type: 'json', value: body };
-    } else if (read.bytes.length > 0) {
-      ctx.body = { type: 'raw', bytes: read.bytes, contentType: req.headers['content-type'] };
-    }
+    const d = await readRequestBody(req, res, p, jsonKind);
+    if (d === 'aborted') return;
+    if (d) return refuse(r, d.verdict, rc.kind, d.close);
   }
 
   if (pipeline.hasPhase('inspect-request')) {
@@ -275,6 +254,47 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
   }
 }
 
+/** A body refused, and whether the connection must close (the body was not read to its end). */
+interface BodyRefusal {
+  verdict: Deny;
+  close: boolean;
+}
+
+/**
+ * Reads and decodes the body into ctx.body. Its own function so that the raw bytes of a JSON
+ * body are garbage once it returns: a request waiting for an upstream connection then holds
+ * the parsed value only (docs/operations.md, "Memory per request").
+ */
+async function readRequestBody(req: IncomingMessage, res: ServerResponse, p: Proceed, jsonKind: boolean): Promise<BodyRefusal | 'aborted' | undefined> {
+  const { ctx, hasBody } = p;
+  const rc = p.route.config;
+  const limits = p.runtime.config.server.limits;
+  if (jsonKind) {
+    const ct = checkJsonContentType(req.headers['content-type'], req.headers['content-encoding']);
+    if (!ct.ok) return { verdict: deny('INVALID_INPUT', ct.detail, { status: ct.status, event: { reason: ct.reason } }), close: hasBody };
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared <= limits.bodyBytes && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+  const read = await readBody(req, limits.bodyBytes);
+  if (!read.ok) {
+    if (read.reason === 'aborted') return 'aborted';
+    return { verdict: deny('INVALID_INPUT', `The body exceeds ${limits.bodyBytes} bytes.`, { status: 413, event: { reason: 'too_large' } }), close: true };
+  }
+  if (jsonKind) {
+    const decoded = decodeJsonBody(read.bytes, { maxDepth: limits.jsonDepth, requireObject: true });
+    if (!decoded.ok) return { verdict: deny('INVALID_INPUT', decoded.detail, { status: decoded.status, event: { reason: decoded.reason } }), close: false };
+    const body = decoded.value as Record<string, unknown>;
+    const shape = checkKindSchema(rc.kind, body);
+    if (!shape.ok) return { verdict: deny('INVALID_INPUT', shape.detail, { event: { reason: 'schema' } }), close: false };
+    const cap = enforceMaxTokens(rc.kind, body, rc.input?.maxTokens, rc.input?.clampTokens ?? false);
+    if (!cap.ok) return { verdict: deny('INVALID_INPUT', cap.detail, { event: { reason: 'max_tokens' } }), close: false };
+    ctx.body = { type: 'json', value: body };
+  } else if (read.bytes.length > 0) {
+    ctx.body = { type: 'raw', bytes: read.bytes, contentType: req.headers['content-type'] };
+  }
+  return undefined;
+}
+
 /** The admitted request: headers, body, forward, audit. */
 async function sendUpstream(req: IncomingMessage, res: ServerResponse, p: Proceed): Promise<void> {
   const { route, ctx } = p;
@@ -288,8 +308,9 @@ async function sendUpstream(req: IncomingMessage, res: ServerResponse, p: Procee
   headers['x-request-id'] = ctx.id;
   let body: Buffer | string | undefined;
   if (ctx.body.type === 'json') {
-    // The screened value, re-serialized: the upstream parses exactly what was inspected.
-    body = JSON.stringify(ctx.body.value);
+    // The screened value, re-serialized: the upstream parses exactly what was inspected. As bytes:
+    // undici copies a string body into a Buffer, so keeping the string would hold the body twice.
+    body = Buffer.from(JSON.stringify(ctx.body.value));
     headers['content-type'] = 'application/json';
   } else if (ctx.body.type === 'raw') {
     body = ctx.body.bytes;
