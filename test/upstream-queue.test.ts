@@ -119,6 +119,10 @@ describe('bounded upstream queue', () => {
       assert.ok((reasons.queue_timeout ?? 0) >= 3, `queued requests time out: ${JSON.stringify(reasons)}`);
       assert.ok(saturated.every((e) => e.bulwark.upstream === 'llm' && e.bulwark.code === 'UPSTREAM_BUSY' && e.http?.response?.status_code === 503));
       assert.equal(t.up.arrivals.length, 2, `only the admitted requests reached the upstream: ${t.up.arrivals.join(',')}`);
+      const scrape = await t.f.gw.metrics.metrics();
+      assert.match(scrape, /^bulwark_blocks_total\{stage="\(gateway\)",code="UPSTREAM_BUSY"\} 38$/m, 'every refusal is counted');
+      assert.match(scrape, /^bulwark_upstream_requests_active\{upstream="llm"\} 2$/m);
+      assert.match(scrape, /^bulwark_upstream_queue_depth\{upstream="llm"\} 0$/m);
       for (const c of controllers) c.abort();
       await Promise.all(all);
     } finally {
