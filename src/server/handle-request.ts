@@ -212,7 +212,6 @@ function upstreamBusy(name: string, reason: AdmissionRefusal, gate: Admission): 
 /** The phases from identify on: stages, body, upstream, audit. */
 async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): Promise<void> {
   const { route, ctx, r, hasBody } = p;
-  const { events } = p.deps;
   const rc = route.config;
   const { pipeline } = route;
 
