@@ -26,6 +26,7 @@ const limits = z.strictObject({
   requestTimeout: duration({ min: 100 }).prefault('60s').describe('Whole request (head and body) must arrive within this; else 408 and close.'),
   headersTimeout: duration({ min: 100 }).prefault('10s').describe('Request head must arrive within this; else 408 and close (a silent connection is just closed).'),
   keepAliveTimeout: duration({ min: 100 }).prefault('5s').describe('Idle keep-alive connections are closed after this.'),
+  maxInflight: z.number().int().min(1).max(1_000_000).prefault(1024).describe('Most routed requests in progress at once (reading a body, in the stages, waiting for or streaming from an upstream); beyond it 503 GATEWAY_BUSY. Bounds memory: see docs/operations.md.'),
 });
 
 const server = z.strictObject({
@@ -63,7 +64,14 @@ const upstream = z.strictObject({
   tls: z.strictObject({ ca: filePath.optional(), cert: filePath.optional(), key: filePath.optional(), servername: z.string().optional() }).optional(),
   timeout: duration({ min: 1 }).prefault('60s').describe('Time to response headers, and longest silence while streaming.'),
   connectTimeout: duration({ min: 1 }).prefault('10s'),
-  connections: z.number().int().min(1).max(10_000).prefault(128).describe('Most connections to this upstream.'),
+  connections: z.number().int().min(1).max(10_000).prefault(128).describe('Most connections to this upstream, so also the most requests in flight to it.'),
+  queue: z
+    .strictObject({
+      max: z.number().int().min(0).max(100_000).prefault(256).describe('Requests that may wait for a free connection; beyond it 503 UPSTREAM_BUSY at once. 0: never wait.'),
+      timeout: duration({ min: 1, max: 600_000 }).prefault('5s').describe('Longest wait for a free connection; then 503 UPSTREAM_BUSY. Counted before the upstream timeout starts.'),
+    })
+    .prefault({})
+    .describe('Bounded wait for a connection when all are busy (undici\'s own queue is unbounded and untimed).'),
   forwardHeaders: z.array(headerName).prefault([]).describe('Client request headers forwarded in addition to the default allowlist.'),
   responseHeaders: z.array(headerName).prefault([]).describe('Upstream response headers passed to clients in addition to the default allowlist.'),
   integrity: z

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   QUARANTINED: { status: [202], title: 'Quarantined', help: 'An ingestion item looked like data poisoning and was held for review instead of forwarded; `quarantineId` names it for `bulwark quarantine release|drop`.' },
   OUTPUT_BLOCKED: { status: [502], title: 'Output blocked', help: 'The upstream answer contained something the route blocks (a secret, PII or the canary), or could not be inspected within bounds.' },
   UPSTREAM_UNAVAILABLE: { status: [502, 504], title: 'Upstream unavailable', help: 'The upstream could not be reached (502) or did not answer in time (504).' },
+  UPSTREAM_BUSY: { status: [503], title: 'Upstream busy', help: 'Every connection to the upstream was busy and the request could not wait (upstreams.<name>.queue.max reached) or waited longer than upstreams.<name>.queue.timeout. Nothing was forwarded; Retry-After says when to try again.' },
+  GATEWAY_BUSY: { status: [503], title: 'Gateway busy', help: 'The gateway already holds server.limits.maxInflight requests. Nothing was read or forwarded; Retry-After says when to try again.' },
   INTERNAL_ERROR: { status: [500], title: 'Internal error', help: 'A security stage failed and the route fails closed (onError: deny). Details are in the security log under the request id.' },
 } as const satisfies Record<string, { status: readonly number[]; title: string; help: string }>;
 

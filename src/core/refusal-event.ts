@@ -17,6 +17,8 @@ const DEFAULT_ACTION: Record<ErrorCode, { action: EventAction; severity: Severit
   QUARANTINED: { action: 'poison.quarantined', severity: 'medium' },
   OUTPUT_BLOCKED: { action: 'output.blocked', severity: 'high' },
   UPSTREAM_UNAVAILABLE: { action: 'upstream.error', severity: 'medium' },
+  UPSTREAM_BUSY: { action: 'upstream.saturated', severity: 'medium' },
+  GATEWAY_BUSY: { action: 'gateway.saturated', severity: 'high' },
   INTERNAL_ERROR: { action: 'stage.error', severity: 'high' },
 };
 

@@ -12,6 +12,8 @@ export const EVENT_ACTIONS = [
   'tls.client_rejected', 'key.created', 'key.revoked',
   // Not in SPEC §4's list but needed by the core: a stage that throws, and the lifecycle.
   'stage.error', 'gateway.started', 'gateway.stopped', 'inventory.probe',
+  // Bounded queues (issue 12): an upstream's connection queue, the gateway's in-flight bound.
+  'upstream.saturated', 'gateway.saturated',
 ] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 

@@ -90,6 +90,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.trackDecisions(counters);
   metrics.trackInflight(inflight);
   metrics.trackSinks(() => sinks);
+  metrics.trackUpstreams(function* () {
+    const seen = new Set<string>();
+    for (const { upstream } of runtime.routes) {
+      if (seen.has(upstream.name)) continue;
+      seen.add(upstream.name);
+      yield { name: upstream.name, active: upstream.admission.active, queued: upstream.admission.queued };
+    }
+  });
   metrics.watchEvents(events);
 
   // Every request, routed or not, as method + path template (shadow-API inventory).

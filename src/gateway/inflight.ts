@@ -1,7 +1,8 @@
 /** Counts requests in flight, so shutdown can wait for them (drain). A counter, not a set of
  * promises: this runs on every request and should allocate nothing. */
 export interface Inflight {
-  start(): void;
+  /** Counts a request in, unless `max` are already in flight (then false: refuse it). */
+  tryStart(max: number): boolean;
   end(): void;
   readonly size: number;
   /** Resolves true when nothing is in flight, false when `timeoutMs` passed first. */
@@ -12,8 +13,10 @@ export function createInflight(): Inflight {
   let active = 0;
   let waiters: Array<() => void> = [];
   return {
-    start() {
+    tryStart(max) {
+      if (active >= max) return false;
       active++;
+      return true;
     },
     end() {
       active--;

@@ -25,6 +25,8 @@ export interface MetricSources {
   streams(): number;
   inflight(): number;
   sinks(): Iterable<LabelledSinkStats>;
+  /** Each upstream's admission gate: requests sent and waiting now. */
+  upstreams(): Iterable<{ readonly name: string; readonly active: number; readonly queued: number }>;
   adminAuthFailures(): number;
 }
 
@@ -134,6 +136,28 @@ export function defineGatewayMetrics(registry: Registry, version: string, source
     registers,
     collect() {
       this.set(sources.inflight());
+    },
+  });
+
+  new Gauge({
+    name: 'bulwark_upstream_requests_active',
+    help: 'Requests sent to an upstream and not finished (at most its connections).',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      this.reset();
+      for (const u of sources.upstreams()) this.set({ upstream: u.name }, u.active);
+    },
+  });
+
+  new Gauge({
+    name: 'bulwark_upstream_queue_depth',
+    help: 'Requests waiting for a free upstream connection (at most upstreams.<name>.queue.max; refusals are bulwark_blocks_total{code="UPSTREAM_BUSY"}).',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      this.reset();
+      for (const u of sources.upstreams()) this.set({ upstream: u.name }, u.queued);
     },
   });
 

@@ -26,6 +26,13 @@ interface Cell {
   n: number;
 }
 
+/** An upstream's admission gate as the metrics see it. */
+export interface UpstreamGateStats {
+  readonly name: string;
+  readonly active: number;
+  readonly queued: number;
+}
+
 /**
  * Bulwark's metrics on a registry of its own (never prom-client's global one). The request path
  * calls the hook methods; everything derived from state that exists anyway (decision counters,
@@ -49,6 +56,7 @@ export class GatewayMetrics {
   #counters: DecisionCounters | undefined;
   #inflight: { readonly size: number } | undefined;
   #sinks: (() => readonly SinkStatsSource[]) | undefined;
+  #upstreams: (() => Iterable<UpstreamGateStats>) | undefined;
   readonly #unsubscribe: Array<() => unknown> = [];
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -63,6 +71,7 @@ export class GatewayMetrics {
       streams: () => this.#streams,
       inflight: () => this.#inflight?.size ?? 0,
       sinks: () => labelledSinkStats(this.#sinks?.() ?? []),
+      upstreams: () => this.#upstreams?.() ?? [],
       adminAuthFailures: () => this.#adminAuthFailures,
     });
   }
@@ -129,6 +138,11 @@ export class GatewayMetrics {
   /** bulwark_requests_in_flight from the drain counter. */
   trackInflight(inflight: { readonly size: number }): void {
     this.#inflight = inflight;
+  }
+
+  /** The current upstreams (they change on reload): requests sent and waiting at each. */
+  trackUpstreams(upstreams: () => Iterable<UpstreamGateStats>): void {
+    this.#upstreams = upstreams;
   }
 
   /** The current sinks (they change on reload): queue depth and drops from their `stats()`. */

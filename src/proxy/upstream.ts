@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { createAdmission, type Admission } from './admission.js';
 import type { BulwarkConfig } from '../config/schema.js';
 import { DEFAULT_FORWARD_REQUEST_HEADERS, DEFAULT_FORWARD_RESPONSE_HEADERS, compileForwardAllowlist } from '../http/header-policy.js';
 
@@ -11,6 +12,8 @@ export interface Upstream {
   /** Path prefix of the upstream URL, without a trailing slash ('' for none). */
   readonly basePath: string;
   readonly pool: Pool;
+  /** Bounded admission in front of the pool (`connections` at once, `queue` waiting). */
+  readonly admission: Admission;
   /** Headers the config injects (provider keys). Never shown to clients or in events. */
   readonly injectHeaders: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
@@ -51,6 +54,7 @@ export function createUpstream(name: string, cfg: UpstreamConfig): Upstream {
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
     pool,
+    admission: createAdmission({ slots: cfg.connections, maxQueued: cfg.queue.max, queueTimeoutMs: cfg.queue.timeout }),
     injectHeaders,
     timeoutMs: cfg.timeout,
     forwardRequestHeaders: forward.allow,

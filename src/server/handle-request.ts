@@ -15,6 +15,7 @@ import { checkFraming } from '../http/framing.js';
 import { buildUpstreamRequestHeaders } from '../http/header-policy.js';
 import { enforceMaxTokens } from '../kinds/max-tokens.js';
 import { checkKindSchema, isJsonKind } from '../kinds/request-schemas.js';
+import type { Admission, AdmissionRefusal } from '../proxy/admission.js';
 import { forward } from '../proxy/forward.js';
 import { RequestAbort } from '../proxy/request-abort.js';
 import { resolveClientAddress, type ClientAddress } from './client-address.js';
@@ -101,8 +102,14 @@ export function createRequestHandler(deps: HandlerDeps) {
       deps.inventory?.record(method, target.path, undefined, 404, addr.clientIp);
       return refuseEarly(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody, startedAt);
     }
+    // The in-flight bound (server.limits.maxInflight) holds before anything of the request is read:
+    // it is what bounds the memory bodies and their parsed copies can take (docs/operations.md).
+    const maxInflight = config.server.limits.maxInflight;
+    if (!inflight.tryStart(maxInflight)) {
+      r.route = hit.endpoint ? undefined : hit.route.config.name;
+      return refuseEarly(r, gatewayBusy(maxInflight, inflight.size), hit.endpoint ? undefined : hit.route.config.kind, hasBody, startedAt);
+    }
     if (hit.endpoint) {
-      inflight.start();
       serveLocal(req, res, hit.endpoint, r, runtime.config.server.limits.bodyBytes).then(
         () => {
           inflight.end();
@@ -121,7 +128,10 @@ export function createRequestHandler(deps: HandlerDeps) {
     r.route = route.config.name;
 
     const query = filterQuery(target.query, route.config.query);
-    if (!query.ok) return refuseEarly(r, deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), route.config.kind, hasBody, startedAt);
+    if (!query.ok) {
+      inflight.end();
+      return refuseEarly(r, deny('INVALID_REQUEST', query.detail, { event: { reason: 'query_not_allowed' } }), route.config.kind, hasBody, startedAt);
+    }
 
     const abort = new RequestAbort();
     res.once('close', () => {
@@ -133,7 +143,6 @@ export function createRequestHandler(deps: HandlerDeps) {
     });
 
     const p: Proceed = { deps, runtime, route, ctx, r, abort, addr, hasBody, upstreamSeconds: undefined };
-    inflight.start();
     proceed(req, res, p).then(
       () => {
         const status = res.headersSent ? res.statusCode : 499;
@@ -181,10 +190,28 @@ interface Proceed {
   upstreamSeconds: number | undefined;
 }
 
+function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+function gatewayBusy(limit: number, inflight: number): Deny {
+  return deny('GATEWAY_BUSY', 'The gateway is at capacity; try again shortly.', {
+    status: 503, headers: { 'retry-after': '1' }, event: { reason: 'max_inflight', details: { limit, inflight } },
+  });
+}
+
+function upstreamBusy(name: string, reason: AdmissionRefusal, gate: Admission): Deny {
+  const { slots, maxQueued, queueTimeoutMs } = gate.options;
+  return deny('UPSTREAM_BUSY', reason === 'queue_full' ? 'Every upstream connection is busy and the queue is full.' : 'No upstream connection became free in time.', {
+    status: 503,
+    headers: { 'retry-after': retryAfterSeconds(queueTimeoutMs) },
+    event: { reason, details: { upstream: name, connections: slots, queueMax: maxQueued, queueTimeoutMs, queued: gate.queued } },
+  });
+}
+
 /** The phases from identify on: stages, body, upstream, audit. */
 async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): Promise<void> {
   const { route, ctx, r, hasBody } = p;
-  const { events } = p.deps;
   const rc = route.config;
   const { pipeline } = route;
 
@@ -199,30 +226,9 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
   // read-body: bounded, complete before anything is forwarded (G-6, G-9).
   const jsonKind = isJsonKind(rc.kind);
   if (hasBody || jsonKind) {
-    const limits = p.runtime.config.server.limits;
-    if (jsonKind) {
-      const ct = checkJsonContentType(req.headers['content-type'], req.headers['content-encoding']);
-      if (!ct.ok) return refuse(r, deny('INVALID_INPUT', ct.detail, { status: ct.status, event: { reason: ct.reason } }), rc.kind, hasBody);
-    }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared <= limits.bodyBytes && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
-    const read = await readBody(req, limits.bodyBytes);
-    if (!read.ok) {
-      if (read.reason === 'aborted') return;
-      return refuse(r, deny('INVALID_INPUT', `The body exceeds ${limits.bodyBytes} bytes.`, { status: 413, event: { reason: 'too_large' } }), rc.kind, true);
-    }
-    if (jsonKind) {
-      const decoded = decodeJsonBody(read.bytes, { maxDepth: limits.jsonDepth, requireObject: true });
-      if (!decoded.ok) return refuse(r, deny('INVALID_INPUT', decoded.detail, { status: decoded.status, event: { reason: decoded.reason } }), rc.kind, false);
-      const body = decoded.value as Record<string, unknown>;
-      const shape = checkKindSchema(rc.kind, body);
-      if (!shape.ok) return refuse(r, deny('INVALID_INPUT', shape.detail, { event: { reason: 'schema' } }), rc.kind, false);
-      const cap = enforceMaxTokens(rc.kind, body, rc.input?.maxTokens, rc.input?.clampTokens ?? false);
-      if (!cap.ok) return refuse(r, deny('INVALID_INPUT', cap.detail, { event: { reason: 'max_tokens' } }), rc.kind, false);
-      ctx.body = { type: 'json', value: body };
-    } else if (read.bytes.length > 0) {
-      ctx.body = { type: 'raw', bytes: read.bytes, contentType: req.headers['content-type'] };
-    }
+    const d = await readRequestBody(req, res, p, jsonKind);
+    if (d === 'aborted') return;
+    if (d) return refuse(r, d.verdict, rc.kind, d.close);
   }
 
   if (pipeline.hasPhase('inspect-request')) {
@@ -231,8 +237,69 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
     if (d) return refuse(r, d, rc.kind, false);
   }
 
-  // upstream: an allowlisted copy of the client's headers, then the gateway's own.
+  // upstream: a connection slot first (bounded wait, docs/operations.md), then an allowlisted
+  // copy of the client's headers and the gateway's own.
   const upstream = route.upstream;
+  const gate = upstream.admission;
+  if (!gate.tryAcquire()) {
+    const got = await gate.wait(p.abort);
+    if (got === 'aborted') return;
+    if (got !== 'admitted') return refuse(r, upstreamBusy(upstream.name, got, gate), rc.kind, false);
+  }
+  try {
+    await sendUpstream(req, res, p);
+  } finally {
+    gate.release();
+  }
+}
+
+/** A body refused, and whether the connection must close (the body was not read to its end). */
+interface BodyRefusal {
+  verdict: Deny;
+  close: boolean;
+}
+
+/**
+ * Reads and decodes the body into ctx.body. Its own function so that the raw bytes of a JSON
+ * body are garbage once it returns: a request waiting for an upstream connection then holds
+ * the parsed value only (docs/operations.md, "Memory per request").
+ */
+async function readRequestBody(req: IncomingMessage, res: ServerResponse, p: Proceed, jsonKind: boolean): Promise<BodyRefusal | 'aborted' | undefined> {
+  const { ctx, hasBody } = p;
+  const rc = p.route.config;
+  const limits = p.runtime.config.server.limits;
+  if (jsonKind) {
+    const ct = checkJsonContentType(req.headers['content-type'], req.headers['content-encoding']);
+    if (!ct.ok) return { verdict: deny('INVALID_INPUT', ct.detail, { status: ct.status, event: { reason: ct.reason } }), close: hasBody };
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared <= limits.bodyBytes && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+  const read = await readBody(req, limits.bodyBytes);
+  if (!read.ok) {
+    if (read.reason === 'aborted') return 'aborted';
+    return { verdict: deny('INVALID_INPUT', `The body exceeds ${limits.bodyBytes} bytes.`, { status: 413, event: { reason: 'too_large' } }), close: true };
+  }
+  if (jsonKind) {
+    const decoded = decodeJsonBody(read.bytes, { maxDepth: limits.jsonDepth, requireObject: true });
+    if (!decoded.ok) return { verdict: deny('INVALID_INPUT', decoded.detail, { status: decoded.status, event: { reason: decoded.reason } }), close: false };
+    const body = decoded.value as Record<string, unknown>;
+    const shape = checkKindSchema(rc.kind, body);
+    if (!shape.ok) return { verdict: deny('INVALID_INPUT', shape.detail, { event: { reason: 'schema' } }), close: false };
+    const cap = enforceMaxTokens(rc.kind, body, rc.input?.maxTokens, rc.input?.clampTokens ?? false);
+    if (!cap.ok) return { verdict: deny('INVALID_INPUT', cap.detail, { event: { reason: 'max_tokens' } }), close: false };
+    ctx.body = { type: 'json', value: body };
+  } else if (read.bytes.length > 0) {
+    ctx.body = { type: 'raw', bytes: read.bytes, contentType: req.headers['content-type'] };
+  }
+  return undefined;
+}
+
+/** The admitted request: headers, body, forward, audit. */
+async function sendUpstream(req: IncomingMessage, res: ServerResponse, p: Proceed): Promise<void> {
+  const { route, ctx } = p;
+  const { events } = p.deps;
+  const rc = route.config;
+  const { pipeline, upstream } = route;
   const headers = buildUpstreamRequestHeaders({ rawHeaders: req.rawHeaders, forwardAllowlist: upstream.forwardRequestHeaders });
   Object.assign(headers, ctx.upstreamHeaders, upstream.injectHeaders);
   headers['x-forwarded-for'] = p.addr.forwardedFor;
@@ -240,8 +307,9 @@ async function proceed(req: IncomingMessage, res: ServerResponse, p: Proceed): P
   headers['x-request-id'] = ctx.id;
   let body: Buffer | string | undefined;
   if (ctx.body.type === 'json') {
-    // The screened value, re-serialized: the upstream parses exactly what was inspected.
-    body = JSON.stringify(ctx.body.value);
+    // The screened value, re-serialized: the upstream parses exactly what was inspected. As bytes:
+    // undici copies a string body into a Buffer, so keeping the string would hold the body twice.
+    body = Buffer.from(JSON.stringify(ctx.body.value));
     headers['content-type'] = 'application/json';
   } else if (ctx.body.type === 'raw') {
     body = ctx.body.bytes;
