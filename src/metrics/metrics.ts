@@ -49,6 +49,7 @@ export class GatewayMetrics {
   #counters: DecisionCounters | undefined;
   #inflight: { readonly size: number } | undefined;
   #sinks: (() => readonly SinkStatsSource[]) | undefined;
+  #inventoryOverflow: (() => Readonly<Record<string, number>>) | undefined;
   readonly #unsubscribe: Array<() => unknown> = [];
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -64,6 +65,7 @@ export class GatewayMetrics {
       inflight: () => this.#inflight?.size ?? 0,
       sinks: () => labelledSinkStats(this.#sinks?.() ?? []),
       adminAuthFailures: () => this.#adminAuthFailures,
+      inventoryOverflow: () => this.#inventoryOverflow?.(),
     });
   }
 
@@ -134,6 +136,11 @@ export class GatewayMetrics {
   /** The current sinks (they change on reload): queue depth and drops from their `stats()`. */
   trackSinks(sinks: () => readonly SinkStatsSource[]): void {
     this.#sinks = sinks;
+  }
+
+  /** bulwark_inventory_overflow_total from the endpoint inventory's counts. */
+  trackInventoryOverflow(counts: () => Readonly<Record<string, number>>): void {
+    this.#inventoryOverflow = counts;
   }
 
   /** Upstream errors and store degradation, from the events that report them. Returns an unsubscribe. */

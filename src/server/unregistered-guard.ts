@@ -1,0 +1,97 @@
+import type { BulwarkConfig } from '../config/schema.js';
+import { deny, type Deny } from '../core/verdict.js';
+import type { EventBus } from '../events/bus.js';
+import { createIpBanCheck } from '../stages/ban/index.js';
+import { createCounters } from '../stages/rate-limit/counters.js';
+import { RefusalSampler } from '../stages/rate-limit/refusal.js';
+import type { Store } from '../stores/store.js';
+
+/**
+ * What a request that matches no route meets before its 404: the ban of its client network, then
+ * the gateway-wide limit `server.unregistered` for that network. Without it, probing unknown
+ * paths costs a scanner nothing: no route's limits or bans ever see it.
+ */
+export interface UnregisteredGuard {
+  /** BANNED or RATE_LIMITED for the client network, or undefined: answer the 404. */
+  check(network: string): Deny | undefined | Promise<Deny | undefined>;
+  /** Whether this 404 is written as a `route.unregistered` event (sampled per client network). */
+  report(network: string): { write: boolean; suppressed: number };
+  close(): void;
+}
+
+// route.unregistered: this many events per client network per window, then silence until the
+// window ends; the next one says how many were left out. Five is also what the adaptive limiter
+// needs to ban (its offences-before-ban), so `onSignals: [route.unregistered]` still works.
+export const UNREGISTERED_EVENTS_PER_WINDOW = 5;
+const EVENT_WINDOW_MS = 60_000;
+const MAX_TRACKED = 10_000;
+
+const POLICY = 'unregistered';
+
+export function createUnregisteredGuard(config: BulwarkConfig, store: Store, events: EventBus): UnregisteredGuard {
+  const { requests, per } = config.server.unregistered;
+  const bans = createIpBanCheck(config, store, events);
+  const counters = createCounters(config, store, events, 'unregistered');
+  const limitSampler = new RefusalSampler();
+  const seen = new Map<string, { until: number; written: number; suppressed: number }>();
+
+  const limited = (network: string, resetMs: number): Deny => {
+    const resetS = Math.max(1, Math.ceil(resetMs / 1000));
+    const windowS = Math.ceil(per / 1000);
+    return deny('RATE_LIMITED', `Rate limit of ${requests} requests to unregistered paths per ${windowS} s reached; retry in ${resetS} s.`, {
+      headers: { 'retry-after': String(resetS), 'ratelimit-policy': `"${POLICY}";q=${requests};w=${windowS}`, ratelimit: `"${POLICY}";r=0;t=${resetS}` },
+      quiet: !limitSampler.shouldReport(network, per),
+      event: { action: 'ratelimit.exceeded', severity: 'low', reason: POLICY, details: { unit: 'requests', limit: requests, windowMs: per } },
+    });
+  };
+
+  const limit = async (network: string): Promise<Deny | undefined> => {
+    try {
+      const r = await counters.hit(`rl:(unregistered):${network}`, requests, per);
+      return r === 'allow' || r.allowed ? undefined : limited(network, r.resetMs);
+    } catch {
+      // The store failed and the policy is deny: the answer is a refusal (the 404) either way.
+      return undefined;
+    }
+  };
+
+  return {
+    check(network) {
+      let ban;
+      try {
+        ban = bans.check(network);
+      } catch {
+        ban = undefined;
+      }
+      if (ban instanceof Promise) {
+        return ban.then(
+          (v) => (v.action === 'deny' ? v : limit(network)),
+          () => limit(network),
+        );
+      }
+      return ban?.action === 'deny' ? ban : limit(network);
+    },
+    report(network) {
+      const now = Date.now();
+      let s = seen.get(network);
+      if (!s || s.until <= now) {
+        if (!s && seen.size >= MAX_TRACKED) {
+          for (const [k, v] of seen) if (v.until <= now) seen.delete(k);
+          if (seen.size >= MAX_TRACKED) seen.clear();
+        }
+        const carried = s?.suppressed ?? 0;
+        s = { until: now + EVENT_WINDOW_MS, written: 0, suppressed: 0 };
+        seen.set(network, s);
+        s.written++;
+        return { write: true, suppressed: carried };
+      }
+      if (s.written < UNREGISTERED_EVENTS_PER_WINDOW) {
+        s.written++;
+        return { write: true, suppressed: 0 };
+      }
+      s.suppressed++;
+      return { write: false, suppressed: 0 };
+    },
+    close: bans.close,
+  };
+}
