@@ -91,6 +91,48 @@ describe('limits per network: IPv6 clients by server.ipv6Prefix (/64 by default)
     }
   });
 
+  it('an alert throttle on one address of a /64 lowers the limits of the whole /64', async () => {
+    const f = await startFixture({
+      server: SERVER,
+      auth: { apiKeys: {} },
+      events: { sinks: [], alerts: [{ name: 'fail-throttle', when: { event: 'auth.failure', by: 'source.ip' }, then: [{ throttle: 0.5, for: '1m' }] }] },
+      routes: [
+        chat({ rateLimit: [{ by: 'ip', requests: 4, per: '1m' }] }),
+        { name: 'secure', match: { methods: ['POST'], path: '/v1/secure' }, kind: 'json', auth: { any: ['apiKey'] } },
+      ],
+    });
+    try {
+      const r = await fetch(`${f.url}/v1/secure`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ONE_NET[0] as string, 'x-api-key': 'bwk_wrong' }, body: '{}' });
+      await r.arrayBuffer();
+      assert.equal(r.status, 401);
+      await waitFor(f, 'alert.fired');
+      const statuses: number[] = [];
+      for (const ip of ONE_NET.slice(1, 6)) statuses.push(await post(f, ip));
+      assert.deepEqual(statuses, [200, 200, 429, 429, 429], 'the /64 gets half of its one budget');
+      assert.equal(await post(f, OTHER_NET), 200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('the token endpoint counts failed attempts per network too (server.ipv6Prefix: 48)', async () => {
+    const f = await startFixture({ server: { ...SERVER, ipv6Prefix: 48 }, auth: { apiKeys: {}, tokenEndpoint: { path: '/oauth/token', ttl: '5m' } } });
+    try {
+      const attempt = async (ip: string) => {
+        const r = await fetch(`${f.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip, 'x-api-key': 'bwk_wrong' }, body: 'grant_type=client_credentials' });
+        await r.arrayBuffer();
+        return r.status;
+      };
+      // Ten /64s of one /48: one guesser.
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push(await attempt(`2001:db8:77:${i.toString(16)}::1`));
+      assert.deepEqual(statuses.slice(-2), [429, 429], statuses.join(','));
+      assert.equal(await attempt('2001:db8:78::1'), 401, 'another /48 may still try');
+    } finally {
+      await f.close();
+    }
+  });
+
   it('an IPv4-mapped IPv6 address is its IPv4 address (dotted or hex form)', async () => {
     const f = await startFixture({ server: SERVER, routes: [chat({ rateLimit: [{ by: 'ip', requests: 3, per: '1m' }] })] });
     try {

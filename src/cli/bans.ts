@@ -24,7 +24,7 @@ export function registerBans(program: Command): void {
   common(bans.command('list').description('Active bans.').addHelpText('after', '\nExample:\n  bulwark bans list -c bulwark.yaml --json')).action(async (opts: BansOptions) =>
     withBans(opts, async (b) => {
       const list = await b.list();
-      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + '\n' : list.length === 0 ? 'no bans\n' : list.map((r) => `${r.kind}:${r.value}  until ${r.until}  (${r.reason})`).join('\n') + '\n');
+      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + '\n' : list.length === 0 ? 'no bans\n' : list.map((r) => `${r.kind}:${r.value}${r.network ? ` [${r.network}]` : ''}  until ${r.until}  (${r.reason})`).join('\n') + '\n');
     }),
   );
 
