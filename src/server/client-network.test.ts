@@ -25,6 +25,7 @@ describe('clientNetwork', () => {
     assert.equal(clientNetwork('2001:db8:1:2::/64', 64), '2001:db8:1:2::/64');
     assert.equal(clientNetwork(clientNetwork('2001:db8:1:2::5', 48), 48), '2001:db8:1::/48');
     assert.equal(clientNetwork('', 64), '');
+    assert.equal(clientNetwork('203.0.113.9/32', 64), '203.0.113.9');
     assert.equal(clientNetwork('010.0.0.1', 64), '010.0.0.1', 'no octal aliasing of another address');
   });
 });

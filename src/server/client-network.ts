@@ -20,16 +20,16 @@ export const MAX_IPV6_PREFIX = 128;
 export function clientNetwork(address: string, ipv6Prefix: number): string {
   const slash = address.indexOf('/');
   const bare = slash < 0 ? address : address.slice(0, slash);
+  // Most clients: a dotted quad, already canonical. Only that form: legacy spellings (octal,
+  // fewer parts) never alias another address.
+  if (!bare.includes(':')) return ipaddr.IPv4.isValidFourPartDecimal(bare) ? bare : address;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.parse(bare);
   } catch {
     return address;
   }
-  if (parsed.kind() === 'ipv4') {
-    // Only the dotted quad: legacy spellings (octal, fewer parts) never alias another address.
-    return ipaddr.IPv4.isValidFourPartDecimal(bare) ? parsed.toString() : address;
-  }
+  if (parsed.kind() === 'ipv4') return address;
   const v6 = parsed as ipaddr.IPv6;
   if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
   if (ipv6Prefix >= MAX_IPV6_PREFIX) return new ipaddr.IPv6(v6.parts).toString();
