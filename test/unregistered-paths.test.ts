@@ -74,14 +74,17 @@ describe('unregistered paths are not free', () => {
     }
   });
 
-  it('route.unregistered events are sampled per client network; a quiet client still gets its event', async () => {
+  it('route.unregistered events are sampled per client network: each path once, a bounded number of paths; a quiet client still gets its event', async () => {
     const f = await startFixture({ server: server() });
     try {
-      for (let i = 0; i < 40; i++) assert.equal((await get(f, `/scan/${junkName(i)}`, `2001:db8:4:4::${(i + 1).toString(16)}`)).status, 404);
+      for (let i = 0; i < 20; i++) assert.equal((await get(f, '/wp-login.php', `2001:db8:4:4::${(i + 1).toString(16)}`)).status, 404);
+      for (let i = 0; i < 120; i++) assert.equal((await get(f, `/scan/${junkName(i)}`, `2001:db8:4:4::${(i + 1).toString(16)}`)).status, 404);
       assert.equal((await get(f, '/debug/pprof', '192.0.2.1')).status, 404);
       const seen = f.events.filter((e) => e.event.action === 'route.unregistered');
       const fromScanner = seen.filter((e) => e.source?.ip?.startsWith('2001:db8:4:4:'));
-      assert.ok(fromScanner.length >= 1 && fromScanner.length <= 10, `the scanner writes a bounded number of events (${fromScanner.length})`);
+      assert.equal(fromScanner.filter((e) => e.url?.path === '/wp-login.php').length, 1, 'a path hammered is written once');
+      assert.ok(fromScanner.some((e) => e.url?.path === `/scan/${junkName(0)}`), 'a new path is written');
+      assert.ok(fromScanner.length <= 50, `the scanner writes a bounded number of events (${fromScanner.length} for 140 requests)`);
       assert.ok(seen.some((e) => e.source?.ip === '192.0.2.1' && e.url?.path === '/debug/pprof'), 'the other client is reported');
     } finally {
       await f.close();

@@ -106,7 +106,7 @@ export function createRequestHandler(deps: HandlerDeps) {
       const unregistered = (v: Deny | undefined) => {
         if (v) return refuseEarly(r, v, undefined, hasBody, startedAt);
         deps.inventory?.record(method, target.path, undefined, 404, { ip: addr.clientIp, network });
-        const sample = runtime.unregistered.report(network);
+        const sample = runtime.unregistered.report(network, `${method} ${target.path}`);
         const notFound = deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`, {
           quiet: !sample.write, ...(sample.suppressed > 0 ? { event: { details: { suppressed: sample.suppressed } } } : {}),
         });

@@ -14,17 +14,21 @@ import type { Store } from '../stores/store.js';
 export interface UnregisteredGuard {
   /** BANNED or RATE_LIMITED for the client network, or undefined: answer the 404. */
   check(network: string): Deny | undefined | Promise<Deny | undefined>;
-  /** Whether this 404 is written as a `route.unregistered` event (sampled per client network). */
-  report(network: string): { write: boolean; suppressed: number };
+  /**
+   * Whether this 404 is written as a `route.unregistered` event: sampled per client network, and
+   * `suppressed` (events left out since the last one written) to carry in it.
+   */
+  report(network: string, target: string): { write: boolean; suppressed: number };
   close(): void;
 }
 
-// route.unregistered: this many events per client network per window, then silence until the
-// window ends; the next one says how many were left out. Five is also what the adaptive limiter
-// needs to ban (its offences-before-ban), so `onSignals: [route.unregistered]` still works.
-export const UNREGISTERED_EVENTS_PER_WINDOW = 5;
+// route.unregistered, per client network and window: each distinct method + path once (a repeat
+// is left out), up to this many distinct ones; the rest is counted and said in the next event written.
+// So every path a client probes leaves a record, and a flood of junk paths or one path hammered
+// writes a bounded number of lines. Paths are remembered as 32-bit hashes (bounded memory).
+export const UNREGISTERED_PATHS_PER_WINDOW = 50;
 const EVENT_WINDOW_MS = 60_000;
-const MAX_TRACKED = 10_000;
+const MAX_TRACKED = 5_000;
 
 const POLICY = 'unregistered';
 
@@ -33,7 +37,7 @@ export function createUnregisteredGuard(config: BulwarkConfig, store: Store, eve
   const bans = createIpBanCheck(config, store, events);
   const counters = createCounters(config, store, events, 'unregistered');
   const limitSampler = new RefusalSampler();
-  const seen = new Map<string, { until: number; written: number; suppressed: number }>();
+  const seen = new Map<string, { until: number; paths: Set<number>; suppressed: number }>();
 
   const limited = (network: string, resetMs: number): Deny => {
     const resetS = Math.max(1, Math.ceil(resetMs / 1000));
@@ -71,27 +75,39 @@ export function createUnregisteredGuard(config: BulwarkConfig, store: Store, eve
       }
       return ban?.action === 'deny' ? ban : limit(network);
     },
-    report(network) {
+    report(network, target) {
       const now = Date.now();
-      let s = seen.get(network);
-      if (!s || s.until <= now) {
-        if (!s && seen.size >= MAX_TRACKED) {
+      let w = seen.get(network);
+      let carried = 0;
+      if (!w || w.until <= now) {
+        carried = w?.suppressed ?? 0;
+        if (!w && seen.size >= MAX_TRACKED) {
           for (const [k, v] of seen) if (v.until <= now) seen.delete(k);
           if (seen.size >= MAX_TRACKED) seen.clear();
         }
-        const carried = s?.suppressed ?? 0;
-        s = { until: now + EVENT_WINDOW_MS, written: 0, suppressed: 0 };
-        seen.set(network, s);
-        s.written++;
-        return { write: true, suppressed: carried };
+        w = { until: now + EVENT_WINDOW_MS, paths: new Set(), suppressed: 0 };
+        seen.set(network, w);
       }
-      if (s.written < UNREGISTERED_EVENTS_PER_WINDOW) {
-        s.written++;
-        return { write: true, suppressed: 0 };
+      const h = pathHash(target);
+      if (w.paths.has(h) || w.paths.size >= UNREGISTERED_PATHS_PER_WINDOW) {
+        w.suppressed++;
+        return { write: false, suppressed: 0 };
       }
-      s.suppressed++;
-      return { write: false, suppressed: 0 };
+      w.paths.add(h);
+      const suppressed = carried + w.suppressed;
+      w.suppressed = 0;
+      return { write: true, suppressed };
     },
     close: bans.close,
   };
+}
+
+/** FNV-1a, 32 bits: enough to tell one client's paths apart within a window. */
+function pathHash(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) {
+    h ^= path.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }
