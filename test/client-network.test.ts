@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BulwarkConfigInput } from '../src/config/schema.js';
+import { clientNetwork } from '../src/server/client-network.js';
 import { Bans } from '../src/stages/ban/bans.js';
+import { throttleFactor } from '../src/stages/rate-limit/penalty.js';
 import { chatBody, startFixture, type Fixture } from './helpers/fixture.js';
 
 // Every request comes from 127.0.0.1, a trusted proxy, which names the client in X-Forwarded-For.
@@ -68,7 +70,7 @@ describe('limits per network: IPv6 clients by server.ipv6Prefix (/64 by default)
   });
 
   it('30 addresses of one /64 share one concurrency slot pool', async () => {
-    const f = await startFixture({ server: SERVER, routes: [chat({ rateLimit: [{ by: 'ip', concurrent: 2 }] })] }, { sseEvents: 30, sseDelayMs: 30 });
+    const f = await startFixture({ server: SERVER, routes: [chat({ rateLimit: [{ by: 'ip', concurrent: 2 }] })] }, { sseEvents: 100, sseDelayMs: 30 });
     try {
       const statuses = await Promise.all(ONE_NET.slice(0, 10).map((ip) => post(f, ip, { stream: true })));
       assert.equal(statuses.filter((s) => s === 200).length, 2, `two slots for the network: ${statuses.join(',')}`);
@@ -106,6 +108,9 @@ describe('limits per network: IPv6 clients by server.ipv6Prefix (/64 by default)
       await r.arrayBuffer();
       assert.equal(r.status, 401);
       await waitFor(f, 'alert.fired');
+      // The action follows the alert; wait until this process applies it (an upper bound, not a timing assert).
+      const net = clientNetwork(ONE_NET[3] as string, 64);
+      for (let i = 0; i < 200 && throttleFactor(f.gw.store, net, undefined) === 1; i++) await new Promise((r) => setTimeout(r, 25));
       const statuses: number[] = [];
       for (const ip of ONE_NET.slice(1, 6)) statuses.push(await post(f, ip));
       assert.deepEqual(statuses, [200, 200, 429, 429, 429], 'the /64 gets half of its one budget');
