@@ -11,3 +11,4 @@ export { configSchema, loadConfigFile, parseConfigText, ConfigError, type Bulwar
 export type { Store } from './stores/store.js';
 export { createStore } from './stores/create-store.js';
 export { verifyWebhookSignature, signWebhook } from './events/sinks/webhook-signature.js';
+export { clientNetwork, DEFAULT_IPV6_PREFIX } from './server/client-network.js';

@@ -325,10 +325,10 @@ describe('bulwark discover (CLI)', () => {
     const store = createSqliteStore({ path: join(dir, 'state.db') });
     const events = createEventBus();
     const rec = createInventoryRecorder({ store, events });
-    rec.record('GET', '/v1/models/42', 'model', 200, '192.0.2.1');
-    rec.record('POST', '/v1/admin/users/7', undefined, 404, '192.0.2.1');
-    rec.record('GET', '/v1/internal/metrics', undefined, 404, '192.0.2.2');
-    rec.record('GET', '/healthz', undefined, 200, '192.0.2.2');
+    rec.record('GET', '/v1/models/42', 'model', 200, { ip: '192.0.2.1', network: '192.0.2.1' });
+    rec.record('POST', '/v1/admin/users/7', undefined, 404, { ip: '192.0.2.1', network: '192.0.2.1' });
+    rec.record('GET', '/v1/internal/metrics', undefined, 404, { ip: '192.0.2.2', network: '192.0.2.2' });
+    rec.record('GET', '/healthz', undefined, 200, { ip: '192.0.2.2', network: '192.0.2.2' });
     await rec.close();
     await store.close();
     await events.close();

@@ -7,7 +7,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startMockLlm } from '../src/demo/mock-llm.js';
 import { ApiKeyStore } from '../src/stages/auth/api-key-store.js';
 import { Bans } from '../src/stages/ban/bans.js';
-import { clientNet } from '../src/stages/auth/token-endpoint-guard.js';
+import { clientNetwork } from '../src/server/client-network.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 import { chatBody, startFixture, type Fixture } from './helpers/fixture.js';
 
@@ -195,7 +195,8 @@ describe('token endpoint: bans and guessing (it answers outside the routes, so i
     }
   });
 
-  it('IPv6 clients are counted per /64, IPv4 per address', () => {
+  it('IPv6 clients are counted per /64 (the shared clientNetwork), IPv4 per address', () => {
+    const clientNet = (ip: string) => clientNetwork(ip, 64);
     assert.equal(clientNet('2001:db8:1:2:3:4:5:6'), clientNet('2001:db8:1:2::99'));
     assert.notEqual(clientNet('2001:db8:1:2::1'), clientNet('2001:db8:1:3::1'));
     assert.equal(clientNet('::ffff:10.0.0.1'), '10.0.0.1');

@@ -18,20 +18,20 @@ function target(spec: string): BanTarget {
 /** `bulwark bans`: the ban list in the configured store (shared with running gateways on SQLite or Redis). */
 export function registerBans(program: Command): void {
   const bans = program.command('bans').description('List, add and remove bans of addresses and identities.');
-  const withBans = (opts: BansOptions, fn: (b: Bans) => Promise<void>) => withCliState(opts.config, ({ store, events }) => fn(new Bans(store, events)), 'bans');
+  const withBans = (opts: BansOptions, fn: (b: Bans) => Promise<void>) => withCliState(opts.config, ({ config, store, events }) => fn(new Bans(store, events, config.server.ipv6Prefix)), 'bans');
   const common = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE).option('--json', 'machine-readable output');
 
   common(bans.command('list').description('Active bans.').addHelpText('after', '\nExample:\n  bulwark bans list -c bulwark.yaml --json')).action(async (opts: BansOptions) =>
     withBans(opts, async (b) => {
       const list = await b.list();
-      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + '\n' : list.length === 0 ? 'no bans\n' : list.map((r) => `${r.kind}:${r.value}  until ${r.until}  (${r.reason})`).join('\n') + '\n');
+      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + '\n' : list.length === 0 ? 'no bans\n' : list.map((r) => `${r.kind}:${r.value}${r.network ? ` [${r.network}]` : ''}  until ${r.until}  (${r.reason})`).join('\n') + '\n');
     }),
   );
 
   common(
     bans
       .command('add <target>')
-      .description('Ban ip:<address> or identity:<subject> for a while.')
+      .description('Ban ip:<address> (an IPv6 address bans its server.ipv6Prefix network) or identity:<subject> for a while.')
       .option('--for <duration>', 'how long', '1h')
       .option('--reason <text>', 'why', 'manual')
       .addHelpText('after', '\nExample:\n  bulwark bans add ip:203.0.113.7 --for 15m --reason scraping -c bulwark.yaml'),

@@ -56,8 +56,13 @@ export interface RequestContext {
    * Authorization line.
    */
   readonly rawHeaders: readonly string[];
-  /** Client address after trusted-proxy resolution. */
+  /** Client address after trusted-proxy resolution: what events report as `source.ip`. */
   readonly clientIp: string;
+  /**
+   * The client's network (`clientNetwork`: the IPv4 address, or the IPv6 `server.ipv6Prefix`
+   * network): what every per-address limit, slot, budget, ban and offence keys by.
+   */
+  readonly clientNetwork: string;
   /** The TCP peer. */
   readonly peerIp: string;
   /** The client certificate on a TLS connection that presented one (read on first use). */

@@ -11,7 +11,7 @@ export const EVENT_ACTIONS = [
   'config.reloaded', 'config.rejected', 'alert.fired', 'alert.delivery_failed', 'upstream.error',
   'tls.client_rejected', 'key.created', 'key.revoked',
   // Not in SPEC §4's list but needed by the core: a stage that throws, and the lifecycle.
-  'stage.error', 'gateway.started', 'gateway.stopped', 'inventory.probe',
+  'stage.error', 'gateway.started', 'gateway.stopped', 'inventory.probe', 'inventory.overflow',
   // Bounded queues (issue 12): an upstream's connection queue, the gateway's in-flight bound.
   'upstream.saturated', 'gateway.saturated',
 ] as const;

@@ -78,7 +78,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const stages = options.stages ?? BUILTIN_STAGES;
   let runtime = buildRuntime(config, { events, counters, store, stages });
   // Alert rules on the event stream: notify, ban, revokeKey, throttle (same store as the stages).
-  const alerts = createAlertEngine({ rules: config.events.alerts, events, store });
+  const alerts = createAlertEngine({ rules: config.events.alerts, events, store, ipv6Prefix: config.server.ipv6Prefix });
   const inflight = createInflight();
 
   // Upstream OpenAPI specs compared with the routes every inventory.every (inventory.drift events).
@@ -102,6 +102,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   // Every request, routed or not, as method + path template (shadow-API inventory).
   const inventory = config.inventory?.record === false ? undefined : createInventoryRecorder({ store, events });
+  if (inventory) metrics.trackInventoryOverflow(() => inventory.overflow());
   const handler = createRequestHandler({ runtime: () => runtime, events, inflight, secure: config.server.tls !== undefined, metrics, ...(inventory ? { inventory } : {}) });
   const server = createDataServer(config, handler, events);
   const url = await listenOn(server, config.server.listen, config.server.tls !== undefined);

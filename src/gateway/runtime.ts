@@ -7,6 +7,7 @@ import type { LocalEndpoint, StageDefinition } from '../core/stage.js';
 import type { EventBus } from '../events/bus.js';
 import { createUpstream, type Upstream } from '../proxy/upstream.js';
 import { compileTrust, type TrustFn } from '../server/client-address.js';
+import { createUnregisteredGuard, type UnregisteredGuard } from '../server/unregistered-guard.js';
 import type { Store } from '../stores/store.js';
 
 export interface CompiledRoute {
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly config: BulwarkConfig;
   readonly routes: readonly CompiledRoute[];
   readonly trust: TrustFn | undefined;
+  /** Bans and `server.unregistered` for requests that match no route. */
+  readonly unregistered: UnregisteredGuard;
   find(method: string, path: string): RouteHit | undefined;
   close(): Promise<void>;
 }
@@ -62,10 +65,12 @@ export function buildRuntime(config: BulwarkConfig, deps: { events: EventBus; co
       }
     }
   }
+  const unregistered = createUnregisteredGuard(config, deps.store, deps.events);
   return {
     config,
     routes: compiled,
     trust: compileTrust(config.server.trustedProxies),
+    unregistered,
     find(method, path) {
       const hit = router.find(method as 'GET', path);
       if (!hit) return undefined;
@@ -76,6 +81,7 @@ export function buildRuntime(config: BulwarkConfig, deps: { events: EventBus; co
     },
     async close() {
       for (const r of compiled) for (const s of r.pipeline.stages) s.close?.();
+      unregistered.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
     },
   };

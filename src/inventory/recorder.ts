@@ -5,9 +5,20 @@ import type { Store } from '../stores/store.js';
 import { INVENTORY_PREFIX, inventoryKeys, MAX_CLIENTS_COUNTED, MAX_TEMPLATES } from './inventory-store.js';
 import { pathTemplate } from './template.js';
 
+/** Who made a request: the address events name, and the network the bounds count by. */
+export interface InventoryClient {
+  ip: string;
+  network: string;
+}
+
+/** Why a template was left out of the inventory (the `bound` of `inventory.overflow`). */
+export type InventoryBound = 'client' | 'prefix' | 'total' | 'pending';
+
 /** Records every request as method + path template; flushed to the state store in batches. */
 export interface InventoryRecorder {
-  record(method: string, path: string, route: string | undefined, status: number, clientIp: string): void;
+  record(method: string, path: string, route: string | undefined, status: number, client: InventoryClient): void;
+  /** Templates left out so far, by bound (bulwark_inventory_overflow_total). */
+  overflow(): Readonly<Record<InventoryBound, number>>;
   /** Writes what is pending (also on a timer). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -30,9 +41,24 @@ const MAX_CLIENTS_PER_FLUSH = 200;
 const PROBE_TEMPLATES = 10;
 const PROBE_WINDOW_MS = 60_000;
 const MAX_PROBERS_TRACKED = 10_000;
+// What unregistered traffic may add, so junk cannot fill the store's MAX_TEMPLATES before a real
+// probe arrives: new templates per client network per window, and templates per path prefix
+// (the first segment of a path of two or more segments: `/cgi-bin/...`).
+export const MAX_NEW_TEMPLATES_PER_CLIENT = 100;
+const CLIENT_WINDOW_MS = 3_600_000;
+export const MAX_TEMPLATES_PER_PREFIX = 100;
+const MAX_PREFIXES_TRACKED = 10_000;
+// inventory.overflow: once per bound and key (client network, prefix) per window.
+const OVERFLOW_REPORT_MS = 3_600_000;
 
-/** Client addresses are kept only as digests: the inventory counts clients, it does not list them. */
-const clientDigest = (ip: string) => createHash('sha256').update(ip).digest('base64url').slice(0, 16);
+/** Client networks are kept only as digests: the inventory counts clients, it does not list them. */
+const clientDigest = (network: string) => createHash('sha256').update(network).digest('base64url').slice(0, 16);
+
+/** `/cgi-bin` for `/cgi-bin/{id}/x`; undefined for a one-segment path (its own prefix). */
+function prefixOf(template: string): string | undefined {
+  const i = template.indexOf('/', 1);
+  return i > 0 ? template.slice(0, i) : undefined;
+}
 
 /** Severity of a new endpoint from how hard it is being hit: volume and distinct clients. */
 export function newEndpointSeverity(count: number, clients: number): Severity {
@@ -45,6 +71,10 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
   const { store, events } = opts;
   let pending = new Map<string, Pending>();
   let overflow = 0;
+  const dropped: Record<InventoryBound, number> = { client: 0, prefix: 0, total: 0, pending: 0 };
+  const newByClient = new Map<string, { since: number; count: number }>();
+  const byPrefix = new Map<string, number>();
+  const reported = new Map<string, number>();
   /** Templates this process already registered in the store (first-seen is written once). */
   const known = new Set<string>();
   const clientsAdded = new Map<string, number>();
@@ -52,12 +82,13 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
   let flushing: Promise<void> | undefined;
   let closed = false;
 
-  const noteProbe = (ip: string, key: string, now: number) => {
-    let p = probers.get(ip);
+  const noteProbe = (client: InventoryClient, key: string, now: number) => {
+    const ip = client.ip;
+    let p = probers.get(client.network);
     if (!p || now - p.since > PROBE_WINDOW_MS) {
       if (!p && probers.size >= MAX_PROBERS_TRACKED) probers.clear();
       p = { since: now, templates: new Set(), reported: false };
-      probers.set(ip, p);
+      probers.set(client.network, p);
     }
     if (p.templates.size < PROBE_TEMPLATES) p.templates.add(key);
     if (!p.reported && p.templates.size >= PROBE_TEMPLATES) {
@@ -65,6 +96,47 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
       // A signal for the adaptive limiter (onSignals: [inventory.probe]) and for alert rules.
       events.emit({ action: 'inventory.probe', severity: 'medium', outcome: 'success', reason: 'unknown_paths', sourceIp: ip, details: { templates: p.templates.size, windowMs: PROBE_WINDOW_MS } });
     }
+  };
+
+  /** Counts a template left out; says so once per bound and key per window. */
+  const overflowed = (bound: InventoryBound, key: string, n: number, detail: { client?: InventoryClient; prefix?: string; limit: number }) => {
+    dropped[bound] += n;
+    const now = Date.now();
+    const id = `${bound}\u0000${key}`;
+    if ((reported.get(id) ?? 0) > now) return;
+    if (reported.size >= MAX_PROBERS_TRACKED) reported.clear();
+    reported.set(id, now + OVERFLOW_REPORT_MS);
+    events.emit({
+      action: 'inventory.overflow', severity: 'medium', outcome: 'failure', reason: `${bound}_bound`,
+      ...(detail.client ? { sourceIp: detail.client.ip } : {}),
+      details: { bound, limit: detail.limit, ...(detail.prefix !== undefined ? { prefix: detail.prefix } : {}), dropped: dropped[bound] },
+    });
+  };
+
+  /** Whether an unregistered template not yet seen may become a candidate for the inventory. */
+  const admitNew = (template: string, client: InventoryClient, now: number): boolean => {
+    let c = newByClient.get(client.network);
+    if (!c || now - c.since > CLIENT_WINDOW_MS) {
+      if (!c && newByClient.size >= MAX_PROBERS_TRACKED) newByClient.clear();
+      c = { since: now, count: 0 };
+      newByClient.set(client.network, c);
+    }
+    if (c.count >= MAX_NEW_TEMPLATES_PER_CLIENT) {
+      overflowed('client', client.network, 1, { client, limit: MAX_NEW_TEMPLATES_PER_CLIENT });
+      return false;
+    }
+    const prefix = prefixOf(template);
+    if (prefix !== undefined) {
+      const n = byPrefix.get(prefix) ?? 0;
+      if (n >= MAX_TEMPLATES_PER_PREFIX) {
+        overflowed('prefix', prefix, 1, { prefix, limit: MAX_TEMPLATES_PER_PREFIX });
+        return false;
+      }
+      if (n === 0 && byPrefix.size >= MAX_PREFIXES_TRACKED) byPrefix.clear();
+      byPrefix.set(prefix, n + 1);
+    }
+    c.count++;
+    return true;
   };
 
   const flushOnce = async (): Promise<void> => {
@@ -85,6 +157,7 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
             // Bounded: past the limit a new template only counts as overflow.
             await store.delete(metaKey(p.method, p.template));
             await store.increment(`${INVENTORY_PREFIX}overflow`, p.count);
+            overflowed('total', '', 1, { limit: MAX_TEMPLATES });
             known.add(key);
             continue;
           }
@@ -124,13 +197,21 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
   timer.unref();
 
   return {
-    record(method, path, route, status, clientIp) {
+    record(method, path, route, status, client) {
       if (closed) return;
       const template = pathTemplate(path);
       const key = `${method} ${template}`;
+      const now = Date.now();
+      // A prober is a prober whether or not its paths still fit in the inventory.
+      if (route === undefined) noteProbe(client, key, now);
       let p = pending.get(key);
       if (!p) {
         if (pending.size >= MAX_PENDING) {
+          overflow++;
+          overflowed('pending', '', 1, { limit: MAX_PENDING });
+          return;
+        }
+        if (route === undefined && !known.has(key) && !admitNew(template, client, now)) {
           overflow++;
           return;
         }
@@ -140,11 +221,10 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
       p.count++;
       const cls = `${Math.floor(status / 100)}xx`;
       p.statuses[cls] = (p.statuses[cls] ?? 0) + 1;
-      if (p.clients.size < MAX_CLIENTS_PER_FLUSH) p.clients.add(clientIp);
-      const now = Date.now();
+      if (p.clients.size < MAX_CLIENTS_PER_FLUSH) p.clients.add(client.network);
       p.lastAt = now;
-      if (route === undefined) noteProbe(clientIp, key, now);
     },
+    overflow: () => ({ ...dropped }),
     flush,
     async close() {
       closed = true;

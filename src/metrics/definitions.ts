@@ -28,6 +28,8 @@ export interface MetricSources {
   /** Each upstream's admission gate: requests sent and waiting now. */
   upstreams(): Iterable<{ readonly name: string; readonly active: number; readonly queued: number }>;
   adminAuthFailures(): number;
+  /** Templates the endpoint inventory left out, by bound. */
+  inventoryOverflow(): Readonly<Record<string, number>> | undefined;
 }
 
 /** Registers every gateway metric on `registry` (`version`: the `bulwark_build_info` label). */
@@ -107,6 +109,17 @@ export function defineGatewayMetrics(registry: Registry, version: string, source
     collect() {
       this.reset();
       for (const e of sources.upstreamErrors.values()) this.inc(e.labels, e.n);
+    },
+  });
+
+  new Counter({
+    name: 'bulwark_inventory_overflow_total',
+    help: 'Requests whose endpoint the inventory left out, by the bound that was full: client (new templates per client network), prefix (templates per path prefix), total (the store\'s template cap), pending (templates between flushes).',
+    labelNames: ['bound'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [bound, n] of Object.entries(sources.inventoryOverflow() ?? {})) this.inc({ bound }, n);
     },
   });
 

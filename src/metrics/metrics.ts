@@ -57,6 +57,7 @@ export class GatewayMetrics {
   #inflight: { readonly size: number } | undefined;
   #sinks: (() => readonly SinkStatsSource[]) | undefined;
   #upstreams: (() => Iterable<UpstreamGateStats>) | undefined;
+  #inventoryOverflow: (() => Readonly<Record<string, number>>) | undefined;
   readonly #unsubscribe: Array<() => unknown> = [];
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -73,6 +74,7 @@ export class GatewayMetrics {
       sinks: () => labelledSinkStats(this.#sinks?.() ?? []),
       upstreams: () => this.#upstreams?.() ?? [],
       adminAuthFailures: () => this.#adminAuthFailures,
+      inventoryOverflow: () => this.#inventoryOverflow?.(),
     });
   }
 
@@ -148,6 +150,11 @@ export class GatewayMetrics {
   /** The current sinks (they change on reload): queue depth and drops from their `stats()`. */
   trackSinks(sinks: () => readonly SinkStatsSource[]): void {
     this.#sinks = sinks;
+  }
+
+  /** bulwark_inventory_overflow_total from the endpoint inventory's counts. */
+  trackInventoryOverflow(counts: () => Readonly<Record<string, number>>): void {
+    this.#inventoryOverflow = counts;
   }
 
   /** Upstream errors and store degradation, from the events that report them. Returns an unsubscribe. */

@@ -19,6 +19,7 @@ import type { Admission, AdmissionRefusal } from '../proxy/admission.js';
 import { forward } from '../proxy/forward.js';
 import { RequestAbort } from '../proxy/request-abort.js';
 import { resolveClientAddress, type ClientAddress } from './client-address.js';
+import { clientNetwork } from './client-network.js';
 import { HttpRequestContext } from './http-request-context.js';
 import { filterQuery } from './query-policy.js';
 import type { InventoryRecorder } from '../inventory/recorder.js';
@@ -72,6 +73,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     const { config } = runtime;
     const requestId = randomUUID();
     const addr = resolveClientAddress(req, runtime.trust);
+    const network = clientNetwork(addr.clientIp, config.server.ipv6Prefix);
     const method = req.method ?? 'GET';
     const url = req.url ?? '';
     const q = url.indexOf('?');
@@ -99,8 +101,27 @@ export function createRequestHandler(deps: HandlerDeps) {
     // route: default deny; an unknown method+path never reaches an upstream (shadow API control).
     const hit = runtime.find(method, target.path);
     if (!hit) {
-      deps.inventory?.record(method, target.path, undefined, 404, addr.clientIp);
-      return refuseEarly(r, deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`), undefined, hasBody, startedAt);
+      // Every answer here is a refusal that closes a connection with an unread body: marked now,
+      // before the checks below wait on the store, so nothing pipelined behind it is processed.
+      if (hasBody) markClosing(res);
+      const unregistered = (v: Deny | undefined) => {
+        if (v) return refuseEarly(r, v, undefined, hasBody, startedAt);
+        deps.inventory?.record(method, target.path, undefined, 404, { ip: addr.clientIp, network });
+        const sample = runtime.unregistered.report(network, `${method} ${target.path}`);
+        const notFound = deny('ROUTE_NOT_FOUND', `No route for ${method} ${target.path.slice(0, 80)}.`, {
+          quiet: !sample.write, ...(sample.suppressed > 0 ? { event: { details: { suppressed: sample.suppressed } } } : {}),
+        });
+        refuseEarly(r, notFound, undefined, hasBody, startedAt);
+      };
+      const pending = runtime.unregistered.check(network);
+      if (!(pending instanceof Promise)) return unregistered(pending);
+      // A store wait holds the connection: it counts against the in-flight bound like a routed request.
+      if (!inflight.tryStart(config.server.limits.maxInflight)) return refuseEarly(r, gatewayBusy(config.server.limits.maxInflight, inflight.size), undefined, hasBody, startedAt);
+      pending
+        .then(unregistered, () => unregistered(undefined))
+        .catch(() => res.destroy())
+        .finally(() => inflight.end());
+      return;
     }
     // The in-flight bound (server.limits.maxInflight) holds before anything of the request is read:
     // it is what bounds the memory bodies and their parsed copies can take (docs/operations.md).
@@ -139,7 +160,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     });
     const ctx = new HttpRequestContext({
       id: requestId, startedAt, method, path: target.path, query: query.query, params: hit.params,
-      headers: req.headers, rawHeaders: req.rawHeaders, socket: req.socket, clientIp: addr.clientIp, peerIp: addr.peerIp, route: route.config, abort,
+      headers: req.headers, rawHeaders: req.rawHeaders, socket: req.socket, clientIp: addr.clientIp, clientNetwork: network, peerIp: addr.peerIp, route: route.config, abort,
     });
 
     const p: Proceed = { deps, runtime, route, ctx, r, abort, addr, hasBody, upstreamSeconds: undefined };
@@ -147,7 +168,7 @@ export function createRequestHandler(deps: HandlerDeps) {
       () => {
         const status = res.headersSent ? res.statusCode : 499;
         ctx.end(status);
-        deps.inventory?.record(method, ctx.path, route.config.name, status, addr.clientIp);
+        deps.inventory?.record(method, ctx.path, route.config.name, status, { ip: addr.clientIp, network });
         metrics.requestFinished(route.config.name, status, (performance.now() - startedAt) / 1000, p.upstreamSeconds);
         inflight.end();
       },

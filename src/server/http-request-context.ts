@@ -19,6 +19,7 @@ export class HttpRequestContext implements RequestContext {
   readonly headers: Readonly<IncomingHttpHeaders>;
   readonly rawHeaders: readonly string[];
   readonly clientIp: string;
+  readonly clientNetwork: string;
   readonly peerIp: string;
   readonly route: RouteConfig;
   identity: Identity | undefined = undefined;
@@ -35,7 +36,7 @@ export class HttpRequestContext implements RequestContext {
   constructor(init: {
     id: string; startedAt: number; method: string; path: string; query: string | undefined;
     params: Readonly<Record<string, string | undefined>>; headers: Readonly<IncomingHttpHeaders>; rawHeaders: readonly string[];
-    clientIp: string; peerIp: string; route: RouteConfig; abort: RequestAbort; socket: Socket;
+    clientIp: string; clientNetwork: string; peerIp: string; route: RouteConfig; abort: RequestAbort; socket: Socket;
   }) {
     this.#socket = init.socket;
     this.id = init.id;
@@ -47,6 +48,7 @@ export class HttpRequestContext implements RequestContext {
     this.headers = init.headers;
     this.rawHeaders = init.rawHeaders;
     this.clientIp = init.clientIp;
+    this.clientNetwork = init.clientNetwork;
     this.peerIp = init.peerIp;
     this.route = init.route;
     this.#abort = init.abort;

@@ -3,6 +3,7 @@ import type { SecurityEvent } from '../event.js';
 import type { Store } from '../../stores/store.js';
 import type { BanTarget } from '../../stages/ban/bans.js';
 import { setThrottle } from '../../stages/rate-limit/penalty.js';
+import { clientNetwork, DEFAULT_IPV6_PREFIX } from '../../server/client-network.js';
 import type { AlertActionConfig, AlertGroup, CompiledRule } from './rules.js';
 
 /** A throttle lasts this long unless the action says (`{ throttle: 0.1, for: 1h }`). */
@@ -83,6 +84,8 @@ export interface ActionDeps {
     get(id: string): Promise<{ revokedAt?: string | undefined } | undefined>;
     revoke(id: string): Promise<unknown>;
   };
+  /** `server.ipv6Prefix`: an address throttle covers the client's network, as limits count it. */
+  ipv6Prefix?: number;
 }
 
 /**
@@ -97,7 +100,10 @@ export async function runActions(rule: CompiledRule, plan: readonly PlannedActio
   for (const p of plan) {
     try {
       if (p.type === 'ban') await deps.bans.add(p.target, p.durationMs, reason);
-      else if (p.type === 'throttle') await setThrottle(deps.store, p.target, p.factor, p.durationMs);
+      else if (p.type === 'throttle') {
+        const target = p.target.kind === 'ip' ? { kind: 'ip' as const, value: clientNetwork(p.target.value, deps.ipv6Prefix ?? DEFAULT_IPV6_PREFIX) } : p.target;
+        await setThrottle(deps.store, target, p.factor, p.durationMs);
+      }
       else if (p.type === 'revokeKey') await revoke(rule, p, trigger, deps);
     } catch (err) {
       deps.events.emit({

@@ -15,10 +15,12 @@ export interface AlertEngineOptions {
   store: Store;
   /** Clock for spike rates and local cool-downs (tests). Store windows use the store's clock. */
   now?: () => number;
-  /** Defaults to the store's ban list (`new Bans(store, events)`). */
+  /** Defaults to the store's ban list (`new Bans(store, events, ipv6Prefix)`). */
   bans?: ActionDeps['bans'];
   /** Defaults to the store's API keys (`new ApiKeyStore(store)`). */
   apiKeys?: ActionDeps['apiKeys'];
+  /** `server.ipv6Prefix` (default 64): address bans and throttles cover the client's network. */
+  ipv6Prefix?: number;
 }
 
 export interface AlertEngine {
@@ -71,8 +73,9 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
   const deps: ActionDeps = {
     events,
     store,
-    bans: options.bans ?? new Bans(store, events),
+    bans: options.bans ?? new Bans(store, events, options.ipv6Prefix),
     apiKeys: options.apiKeys ?? new ApiKeyStore(store),
+    ...(options.ipv6Prefix !== undefined ? { ipv6Prefix: options.ipv6Prefix } : {}),
   };
   let states: RuleState[] = [];
   let byAction = new Map<EventAction, RuleState[]>();

@@ -81,7 +81,7 @@ export const authStage = defineStage({
     const te = config.auth.tokenEndpoint;
     if (!te) return [];
     const s = sharedFor(config, store);
-    return tokenEndpoints(te, { keys: s.signing as SigningKeys, apiKeys: s.keys, apiKeyHeader: s.apiKeyHeader.toLowerCase(), events: events as EventBus, guard: new TokenEndpointGuard(store, events as EventBus) });
+    return tokenEndpoints(te, { keys: s.signing as SigningKeys, apiKeys: s.keys, apiKeyHeader: s.apiKeyHeader.toLowerCase(), events: events as EventBus, guard: new TokenEndpointGuard(store, events as EventBus, config.server.ipv6Prefix) });
   },
   build(route, { config, store, events }) {
     const auth = route.auth;

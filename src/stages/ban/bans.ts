@@ -1,4 +1,5 @@
 import type { EventBus } from '../../events/bus.js';
+import { clientNetwork, DEFAULT_IPV6_PREFIX } from '../../server/client-network.js';
 import type { Store } from '../../stores/store.js';
 
 export type BanTarget = { kind: 'ip' | 'identity'; value: string };
@@ -8,10 +9,11 @@ export interface BanRecord {
   reason: string;
   until: string;
   createdAt: string;
+  /** What an `ip` ban covers when that is more than `value`: the IPv6 network (`2001:db8:1:2::/64`). */
+  network?: string;
 }
 
 const PREFIX = 'ban:';
-const keyOf = (t: BanTarget) => `${PREFIX}${t.kind}:${t.value}`;
 // Marks a ban whose end was already announced, so instances sharing the store say it once.
 const liftedKeyOf = (r: BanRecord) => `banlifted:${r.kind}:${r.value}:${r.until}`;
 const LIFTED_MARK_MS = 3_600_000;
@@ -20,29 +22,40 @@ const LIFTED_MARK_MS = 3_600_000;
 // many routes or requests meet it.
 const watches = new WeakMap<EventBus, Map<string, NodeJS.Timeout>>();
 
-/** Bans live in the state store with their duration as TTL, so every instance honours them. */
+/**
+ * Bans live in the state store with their duration as TTL, so every instance honours them. An
+ * `ip` ban is keyed by the address's network (`clientNetwork` with `server.ipv6Prefix`): banning
+ * one address of an IPv6 /64 bans the /64, and looking up any address of it finds the ban.
+ */
 export class Bans {
   readonly #store: Store;
   readonly #events: EventBus | undefined;
-  constructor(store: Store, events?: EventBus) {
+  readonly #ipv6Prefix: number;
+  constructor(store: Store, events?: EventBus, ipv6Prefix: number = DEFAULT_IPV6_PREFIX) {
     this.#store = store;
     this.#events = events;
+    this.#ipv6Prefix = ipv6Prefix;
+  }
+
+  #keyOf(t: BanTarget): string {
+    return `${PREFIX}${t.kind}:${t.kind === 'ip' ? clientNetwork(t.value, this.#ipv6Prefix) : t.value}`;
   }
 
   async get(t: BanTarget): Promise<BanRecord | undefined> {
-    const raw = await this.#store.get(keyOf(t));
+    const raw = await this.#store.get(this.#keyOf(t));
     return raw === undefined ? undefined : (JSON.parse(raw) as BanRecord);
   }
 
   async add(t: BanTarget, durationMs: number, reason: string): Promise<BanRecord> {
     const now = Date.now();
-    const record: BanRecord = { kind: t.kind, value: t.value, reason, until: new Date(now + durationMs).toISOString(), createdAt: new Date(now).toISOString() };
-    await this.#store.set(keyOf(t), JSON.stringify(record), durationMs);
+    const network = t.kind === 'ip' ? clientNetwork(t.value, this.#ipv6Prefix) : t.value;
+    const record: BanRecord = { kind: t.kind, value: t.value, reason, until: new Date(now + durationMs).toISOString(), createdAt: new Date(now).toISOString(), ...(network !== t.value ? { network } : {}) };
+    await this.#store.set(this.#keyOf(t), JSON.stringify(record), durationMs);
     this.watchExpiry(record);
     this.#events?.emit({
       action: 'ban.applied', severity: 'high', outcome: 'success', reason,
       ...(t.kind === 'ip' ? { sourceIp: t.value } : { userId: t.value }),
-      details: { target: t.kind, durationMs, until: record.until },
+      details: { target: t.kind, durationMs, until: record.until, ...(record.network ? { network: record.network } : {}) },
     });
     return record;
   }
@@ -86,7 +99,7 @@ export class Bans {
 
   async remove(t: BanTarget): Promise<boolean> {
     const record = await this.get(t);
-    const removed = await this.#store.delete(keyOf(t));
+    const removed = await this.#store.delete(this.#keyOf(t));
     // Its expiry will not be announced as well.
     if (record) await this.#store.setIfAbsent(liftedKeyOf(record), '1', LIFTED_MARK_MS);
     if (removed) {

@@ -4,6 +4,8 @@ import { defineStage, type StageInstance } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
 import type { SecurityEvent } from '../../events/event.js';
+import type { BulwarkConfig } from '../../config/schema.js';
+import { clientNetwork } from '../../server/client-network.js';
 import type { Store } from '../../stores/store.js';
 import { storeFailurePolicy } from '../../stores/degraded.js';
 import { Bans, type BanTarget } from './bans.js';
@@ -36,34 +38,53 @@ async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unkn
 const CLEAR_CACHE_MS = 1000;
 const CLEAR_CACHE_MAX = 10_000;
 
-/** Banned addresses are refused first thing, before any other work (every route). */
+export interface IpBanCheck {
+  /** The ban answer for a client network, or CONTINUE. Synchronous on a cache hit. */
+  check(network: string): Verdict | Promise<Verdict>;
+  close(): void;
+}
+
+/**
+ * The ban check by client network, shared by the ban stage (every route) and the gateway's
+ * answer to unregistered paths, so a banned client gets the ban answer wherever it knocks.
+ */
+export function createIpBanCheck(config: BulwarkConfig, store: Store, events: EventBus): IpBanCheck {
+  const prefix = config.server.ipv6Prefix;
+  const bans = new Bans(store, events, prefix);
+  const onFailure = storeFailurePolicy(config, store, events, 'ban');
+  const clear = new Map<string, number>();
+  // A ban applied in this process (adaptive response, admin) takes effect at once here.
+  const unsubscribe = events.subscribe((e) => {
+    if (e.source?.ip) clear.delete(clientNetwork(e.source.ip, prefix));
+  }, ['ban.applied']);
+  return {
+    close: unsubscribe,
+    check(network) {
+      const now = Date.now();
+      const until = clear.get(network);
+      if (until !== undefined && until > now) return CONTINUE;
+      return check(bans, { kind: 'ip', value: network }, onFailure).then((v) => {
+        if (v.action === 'continue') {
+          if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
+          clear.set(network, now + CLEAR_CACHE_MS);
+        } else clear.delete(network);
+        return v;
+      });
+    },
+  };
+}
+
+/** Banned client networks are refused first thing, before any other work (every route). */
 export const banIpStage = defineStage({
   name: 'ban',
   build(_route, { config, store, events }) {
-    const bans = new Bans(store, events);
-    const onFailure = storeFailurePolicy(config, store, events, 'ban');
-    const clear = new Map<string, number>();
-    // A ban applied in this process (adaptive response, admin) takes effect at once here.
-    const unsubscribe = events.subscribe((e) => {
-      if (e.source?.ip) clear.delete(e.source.ip);
-    }, ['ban.applied']);
+    const bans = createIpBanCheck(config, store, events);
     return {
       name: 'ban',
       phase: 'identify',
-      close: unsubscribe,
+      close: bans.close,
       // Synchronous on a cache hit: the pipeline then runs this phase without a promise.
-      onRequest: (ctx: RequestContext): Verdict | Promise<Verdict> => {
-        const now = Date.now();
-        const until = clear.get(ctx.clientIp);
-        if (until !== undefined && until > now) return CONTINUE;
-        return check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure).then((v) => {
-          if (v.action === 'continue') {
-            if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
-            clear.set(ctx.clientIp, now + CLEAR_CACHE_MS);
-          } else clear.delete(ctx.clientIp);
-          return v;
-        });
-      },
+      onRequest: (ctx: RequestContext): Verdict | Promise<Verdict> => bans.check(ctx.clientNetwork),
     };
   },
 });
@@ -73,7 +94,7 @@ export const banIdentityStage = defineStage({
   name: 'ban-identity',
   build(route, { config, store, events }) {
     if (!route.auth || route.auth.public) return undefined;
-    const bans = new Bans(store, events);
+    const bans = new Bans(store, events, config.server.ipv6Prefix);
     const onFailure = storeFailurePolicy(config, store, events, 'ban');
     return {
       name: 'ban-identity',
@@ -96,22 +117,26 @@ const ESCALATION = [1, 15, 60];
  */
 export const adaptiveStage = defineStage({
   name: 'adaptive',
-  build(route: RouteConfig, { store, events }): StageInstance | undefined {
+  build(route: RouteConfig, { config, store, events }): StageInstance | undefined {
     const cfg = route.adaptive;
     if (!cfg) return undefined;
     const baseBanMs = cfg.ban ?? 15 * 60_000;
-    const bans = new Bans(store, events);
+    const prefix = config.server.ipv6Prefix;
+    const bans = new Bans(store, events, prefix);
     const signals = new Set(cfg.onSignals);
     const onEvent = (e: SecurityEvent) => {
       // Signals of this route, and route-less ones (a client probing unregistered endpoints).
       const from = e.bulwark.route;
       if ((from !== undefined && from !== route.name) || !signals.has(e.event.action) || !e.source?.ip) return;
       const ip = e.source.ip;
+      // Offences count per client network: addresses rotated inside one IPv6 prefix are one
+      // offender. The ban names the address that earned it and covers its network.
+      const net = clientNetwork(ip, prefix);
       void (async () => {
-        const offences = await store.increment(`offence:ip:${route.name}:${ip}`, 1, baseBanMs);
+        const offences = await store.increment(`offence:ip:${route.name}:${net}`, 1, baseBanMs);
         if (offences < OFFENCES_BEFORE_BAN) return;
-        await store.delete(`offence:ip:${route.name}:${ip}`);
-        const level = await store.increment(`banlevel:ip:${ip}`, 1, 24 * 3_600_000);
+        await store.delete(`offence:ip:${route.name}:${net}`);
+        const level = await store.increment(`banlevel:ip:${net}`, 1, 24 * 3_600_000);
         const factor = ESCALATION[Math.min(level, ESCALATION.length) - 1] as number;
         await bans.add({ kind: 'ip', value: ip }, baseBanMs * factor, `adaptive:${e.event.action}`);
       })().catch(() => undefined);

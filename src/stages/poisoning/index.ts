@@ -16,8 +16,8 @@ type PoisoningConfig = NonNullable<NonNullable<RouteConfig['input']>['poisoning'
 // (the flood is already evident).
 const MAX_FINGERPRINTS = 500;
 
-/** The client an item is attributed to: the verified subject, else the address. */
-const clientOf = (ctx: RequestContext) => (ctx.identity ? `id:${ctx.identity.subject}` : `ip:${ctx.clientIp}`);
+/** The client an item is attributed to: the verified subject, else the client network (IPv6 rotation inside a prefix is one client). */
+const clientOf = (ctx: RequestContext) => (ctx.identity ? `id:${ctx.identity.subject}` : `ip:${ctx.clientNetwork}`);
 
 /**
  * How many recent items from this client are near-copies of this one; remembers this one.

@@ -10,9 +10,10 @@ import type { Store } from '../../stores/store.js';
  * limits themselves still apply, with their own failure policy.
  */
 export async function penaltyFactor(route: RouteConfig, store: Store, ctx: RequestContext): Promise<number> {
-  const throttle = throttleFactor(store, ctx.clientIp, ctx.identity?.subject);
+  // Offences and address throttles are recorded per client network (see clientNetwork).
+  const throttle = throttleFactor(store, ctx.clientNetwork, ctx.identity?.subject);
   if (route.adaptive === undefined) return throttle;
-  const offences = await store.get(`offence:ip:${route.name}:${ctx.clientIp}`).catch(() => undefined);
+  const offences = await store.get(`offence:ip:${route.name}:${ctx.clientNetwork}`).catch(() => undefined);
   return (Number(offences ?? 0) > 0 ? route.adaptive.penalty : 1) * throttle;
 }
 
@@ -20,7 +21,7 @@ export async function penaltyFactor(route: RouteConfig, store: Store, ctx: Reque
 // Alert throttles.
 //
 // An alert action `{ throttle: f }` lowers a client's limits to f x for a while. It is written to
-// the store as `throttle:<ip|identity>:<value>` (JSON `{ factor, until }`, TTL = its duration) and
+// the store as `throttle:<ip|identity>:<value>` (an `ip` value is the client network) (JSON `{ factor, until }`, TTL = its duration) and
 // listed in the index set `throttles` (members `[kind, value, untilMs, factor]` as JSON), so every
 // instance sharing the store honours it.
 //

@@ -4,15 +4,19 @@ import type { RequestContext } from '../../core/context.js';
 
 export type RuleBy = NonNullable<RouteConfig['rateLimit']>[number]['by'];
 
-/** The value a rule counts by; undefined when the rule does not apply to this request. */
+/**
+ * The value a rule counts by; undefined when the rule does not apply to this request. Addresses
+ * count by client network (`ctx.clientNetwork`: IPv6 per `server.ipv6Prefix`), so request limits,
+ * concurrency slots and token budgets alike cannot be multiplied by rotating IPv6 addresses.
+ */
 export function subjectOf(by: RuleBy, ctx: RequestContext): string | undefined {
   switch (by) {
     case 'ip':
-      return ctx.clientIp;
+      return ctx.clientNetwork;
     case 'identity':
       // Never the credential string: re-minted tokens for one subject share one budget. An
-      // anonymous caller (public route) is counted by address.
-      return ctx.identity ? `id:${ctx.identity.subject}` : `ip:${ctx.clientIp}`;
+      // anonymous caller (public route) is counted by network.
+      return ctx.identity ? `id:${ctx.identity.subject}` : `ip:${ctx.clientNetwork}`;
     case 'apiKey':
       return ctx.identity?.method === 'apiKey' ? ctx.identity.subject : undefined;
     case 'route':
