@@ -1,14 +1,36 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { assertIncrementStep, expiresAtFor, notACounter, assertUnits, spendWindow } from './expiry.js';
 import type { Store } from './store.js';
+import { StoreUnavailableError } from './store-unavailable.js';
 
 export interface RedisStoreOptions {
   url: string;
   /** Prepended to every key, so several gateways (or tenants) can share one Redis. */
   prefix: string;
-  /** How long one command may take before it fails (ms). */
+  /** How long one command may take before it fails as unavailable (ms; `state.redis.commandTimeout`). */
   commandTimeoutMs?: number;
+}
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 100;
+const STARTUP_WAIT_MS = 1_000;
+
+// Replies that mean "Redis cannot serve now" (loading, a script running too long, a replica cut
+// off from its primary, out of memory, read-only after a failover) rather than a misuse.
+const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS)\b/;
+
+/**
+ * The driver's failure as the Store contract's: an outage becomes StoreUnavailableError (so the
+ * failure policy applies), a contract error (RangeError, TypeError) or a plain reply error (a bug)
+ * stays what it is.
+ */
+function asStoreError(err: unknown): unknown {
+  if (err instanceof RangeError || err instanceof TypeError) return err;
+  const message = err instanceof Error ? err.message : '';
+  const reply = err instanceof ReplyError;
+  if (reply && !OUTAGE_REPLY.test(message)) return err;
+  const what = /timed out/i.test(message) ? 'command timed out' : /writeable|closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|max retries/i.test(message) ? 'not connected' : reply ? (message.split(' ')[0] ?? 'reply') : 'error';
+  return new StoreUnavailableError('redis', what, { cause: err });
 }
 
 // Atomic increment that sets the expiry only when the counter is created (the Store contract),
@@ -120,30 +142,54 @@ return sum`;
 
 /**
  * The Store contract on Redis (ioredis), so several gateway instances share keys, bans, counters
- * and inventory. Commands fail fast instead of queueing while Redis is away (no offline queue,
- * one retry, a command timeout): the caller's failure policy decides, never a hung request.
+ * and inventory. No call waits on Redis longer than its deadline: each command fails after
+ * `commandTimeoutMs` (a hung or partitioned server answers nothing, and would otherwise hold the
+ * request for as long as TCP takes to notice), and while Redis is away commands fail at once
+ * instead of queueing (no offline queue). Either way the error is a StoreUnavailableError and
+ * the caller's failure policy decides.
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
+  const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const redis = new Redis(options.url, {
     keyPrefix: options.prefix,
     enableOfflineQueue: false,
+    // A command that timed out is never sent again after a reconnect: its caller already took
+    // the onError path, and a late replay would count a request twice.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
-    commandTimeout: options.commandTimeoutMs ?? 1_000,
+    commandTimeout: timeoutMs,
+    // A connection that answers nothing for this long is dropped and redialled: timed-out
+    // commands wait in the driver's queue for replies that never come, so this bounds that queue,
+    // and while redialling every command fails at once instead of costing its timeout.
+    socketTimeout: Math.max(1_000, 10 * timeoutMs),
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   });
   // Connection errors are reported through failing commands; an unhandled 'error' event would
   // crash the process.
   redis.on('error', () => undefined);
+  // Only the first connection is waited for (calls made while the gateway starts), until it is
+  // ready or has failed (refused, or a hung server's ready check timed out), at most 1 s; later
+  // outages fail fast.
   const ready = new Promise<void>((resolve) => {
-    if (redis.status === 'ready') resolve();
-    else redis.once('ready', () => resolve());
-    setTimeout(resolve, 2_000).unref();
+    if (redis.status === 'ready') return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      for (const e of ['ready', 'error', 'close'] as const) redis.off(e, done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(timeoutMs, STARTUP_WAIT_MS));
+    timer.unref();
+    for (const e of ['ready', 'error', 'close'] as const) redis.once(e, done);
   });
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     await ready;
-    return fn();
+    try {
+      return await fn();
+    } catch (err) {
+      throw asStoreError(err);
+    }
   };
   const ttlArg = (ttlMs: number | undefined) => {
     expiresAtFor(ttlMs, 0); // same validation as the other stores

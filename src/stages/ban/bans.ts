@@ -1,5 +1,6 @@
 import type { EventBus } from '../../events/bus.js';
 import type { Store } from '../../stores/store.js';
+import { banCacheOf, banId, MAX_CACHED_BANS } from './ban-cache.js';
 
 export type BanTarget = { kind: 'ip' | 'identity'; value: string };
 export interface BanRecord {
@@ -15,6 +16,10 @@ const keyOf = (t: BanTarget) => `${PREFIX}${t.kind}:${t.value}`;
 // Marks a ban whose end was already announced, so instances sharing the store say it once.
 const liftedKeyOf = (r: BanRecord) => `banlifted:${r.kind}:${r.value}:${r.until}`;
 const LIFTED_MARK_MS = 3_600_000;
+// The targets that have (or recently had) a ban, so an instance can read every ban without
+// scanning the keyspace. Members whose ban is gone are pruned by the reader.
+const INDEX_KEY = 'banindex';
+const READ_BATCH = 100;
 
 // Expiry watches per event bus (one gateway), by ban and end time: one timer per ban however
 // many routes or requests meet it.
@@ -29,15 +34,49 @@ export class Bans {
     this.#events = events;
   }
 
+  /** The ban on `t`, from the store (which rejects when it cannot answer: see BanCache.known). */
   async get(t: BanTarget): Promise<BanRecord | undefined> {
+    const record = await this.#read(t);
+    banCacheOf(this.#store)?.note(t, record);
+    return record;
+  }
+
+  async #read(t: BanTarget): Promise<BanRecord | undefined> {
     const raw = await this.#store.get(keyOf(t));
     return raw === undefined ? undefined : (JSON.parse(raw) as BanRecord);
+  }
+
+  /**
+   * Every active ban, read through the ban index (at most MAX_CACHED_BANS), for the ban cache.
+   * `scan`: also list the `ban:` keys, which finds bans made before the index existed.
+   */
+  async loadAll(scan = false): Promise<BanRecord[]> {
+    const ids = new Set((await this.#store.setMembers(INDEX_KEY)).slice(0, MAX_CACHED_BANS));
+    if (scan) for (const k of await this.#store.keys(PREFIX, MAX_CACHED_BANS)) ids.add(k.slice(PREFIX.length));
+    const targets = [...ids].flatMap((id): BanTarget[] => {
+      const i = id.indexOf(':');
+      const kind = id.slice(0, i);
+      return kind === 'ip' || kind === 'identity' ? [{ kind, value: id.slice(i + 1) }] : [];
+    });
+    const out: BanRecord[] = [];
+    const gone: string[] = [];
+    for (let i = 0; i < targets.length; i += READ_BATCH) {
+      const batch = targets.slice(i, i + READ_BATCH);
+      // Issued together, so a batch costs one round trip on Redis rather than one per ban.
+      const records = await Promise.all(batch.map((t) => this.#read(t)));
+      records.forEach((r, j) => (r ? out.push(r) : gone.push(banId(batch[j] as BanTarget))));
+    }
+    if (gone.length > 0) await this.#store.setRemove(INDEX_KEY, gone);
+    return out;
   }
 
   async add(t: BanTarget, durationMs: number, reason: string): Promise<BanRecord> {
     const now = Date.now();
     const record: BanRecord = { kind: t.kind, value: t.value, reason, until: new Date(now + durationMs).toISOString(), createdAt: new Date(now).toISOString() };
+    // Indexed first: a ban the index misses would be invisible to other instances' caches.
+    await this.#store.setAdd(INDEX_KEY, [banId(t)]);
     await this.#store.set(keyOf(t), JSON.stringify(record), durationMs);
+    banCacheOf(this.#store)?.note(t, record);
     this.watchExpiry(record);
     this.#events?.emit({
       action: 'ban.applied', severity: 'high', outcome: 'success', reason,
@@ -87,6 +126,9 @@ export class Bans {
   async remove(t: BanTarget): Promise<boolean> {
     const record = await this.get(t);
     const removed = await this.#store.delete(keyOf(t));
+    banCacheOf(this.#store)?.note(t, undefined);
+    // Best effort: a member whose ban is gone is pruned by the next reader of the index.
+    await this.#store.setRemove(INDEX_KEY, [banId(t)]).catch(() => undefined);
     // Its expiry will not be announced as well.
     if (record) await this.#store.setIfAbsent(liftedKeyOf(record), '1', LIFTED_MARK_MS);
     if (removed) {

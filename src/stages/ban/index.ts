@@ -1,3 +1,4 @@
+import type { BulwarkConfig } from '../../config/schema.js';
 import type { RouteConfig } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { defineStage, type StageInstance } from '../../core/stage.js';
@@ -6,6 +7,7 @@ import type { EventBus } from '../../events/bus.js';
 import type { SecurityEvent } from '../../events/event.js';
 import type { Store } from '../../stores/store.js';
 import { storeFailurePolicy } from '../../stores/degraded.js';
+import { acquireBanCache, releaseBanCache, type BanCache } from './ban-cache.js';
 import { Bans, type BanTarget } from './bans.js';
 
 const banned = (until: string): Verdict =>
@@ -15,14 +17,15 @@ const banned = (until: string): Verdict =>
     quiet: true,
   });
 
-async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unknown): Promise<Verdict> {
+async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => 'local' | 'allow', cache: BanCache | undefined): Promise<Verdict> {
   let b;
   try {
     b = await bans.get(t);
   } catch (err) {
-    // local or allow: this instance keeps no ban list of its own, so the request goes on.
-    onFailure(err);
-    return CONTINUE;
+    // deny rethrows; allow skips the check; local enforces the bans this instance knows, so a
+    // failed lookup never reads as "not banned" for a client banned before the outage.
+    if (onFailure(err) === 'allow') return CONTINUE;
+    b = cache?.known(t);
   }
   if (!b) return CONTINUE;
   bans.watchExpiry(b);
@@ -36,12 +39,36 @@ async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unkn
 const CLEAR_CACHE_MS = 1000;
 const CLEAR_CACHE_MAX = 10_000;
 
+/**
+ * With Redis and `onError: local`, the ban stages keep the store's bans in this process (one
+ * cache per store, refreshed every 2 s) for when Redis cannot be asked. Other policies and
+ * stores never use it: deny refuses, allow skips, and a local store failing is not an outage.
+ */
+function banCacheFor(config: BulwarkConfig, store: Store, bans: Bans, events: EventBus): { cache: BanCache | undefined; release: () => void } {
+  if (store.kind !== 'redis' || config.state.redis.onError !== 'local') return { cache: undefined, release: () => undefined };
+  let scanned = false;
+  const cache = acquireBanCache(store, async () => {
+    // The first read also lists the ban keys, for bans made before the index existed.
+    const all = await bans.loadAll(!scanned);
+    scanned = true;
+    return all;
+  }, events);
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    releaseBanCache(store);
+  };
+  return { cache, release };
+}
+
 /** Banned addresses are refused first thing, before any other work (every route). */
 export const banIpStage = defineStage({
   name: 'ban',
   build(_route, { config, store, events }) {
     const bans = new Bans(store, events);
     const onFailure = storeFailurePolicy(config, store, events, 'ban');
+    const { cache, release } = banCacheFor(config, store, bans, events);
     const clear = new Map<string, number>();
     // A ban applied in this process (adaptive response, admin) takes effect at once here.
     const unsubscribe = events.subscribe((e) => {
@@ -50,13 +77,16 @@ export const banIpStage = defineStage({
     return {
       name: 'ban',
       phase: 'identify',
-      close: unsubscribe,
+      close: () => {
+        unsubscribe();
+        release();
+      },
       // Synchronous on a cache hit: the pipeline then runs this phase without a promise.
       onRequest: (ctx: RequestContext): Verdict | Promise<Verdict> => {
         const now = Date.now();
         const until = clear.get(ctx.clientIp);
         if (until !== undefined && until > now) return CONTINUE;
-        return check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure).then((v) => {
+        return check(bans, { kind: 'ip', value: ctx.clientIp }, onFailure, cache).then((v) => {
           if (v.action === 'continue') {
             if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
             clear.set(ctx.clientIp, now + CLEAR_CACHE_MS);
@@ -75,10 +105,12 @@ export const banIdentityStage = defineStage({
     if (!route.auth || route.auth.public) return undefined;
     const bans = new Bans(store, events);
     const onFailure = storeFailurePolicy(config, store, events, 'ban');
+    const { cache, release } = banCacheFor(config, store, bans, events);
     return {
       name: 'ban-identity',
       phase: 'authorize',
-      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }, onFailure) : CONTINUE),
+      close: release,
+      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }, onFailure, cache) : CONTINUE),
     };
   },
 });
