@@ -56,7 +56,10 @@ const state = z.strictObject({
     .strictObject({
       url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').prefault('redis://127.0.0.1:6379'),
       prefix: z.string().prefault('bulwark:'),
-      onError: z.enum(['local', 'deny', 'allow']).prefault('local'),
+      onError: z
+        .enum(['local', 'deny', 'allow'])
+        .prefault('local')
+        .describe('While Redis cannot answer: local (limits per instance, known bans still enforced), deny (refuse), allow (skip limits and bans). See docs/operations.md.'),
       commandTimeout: duration({ min: 1, max: 10_000 })
         .prefault('100ms')
         .describe('Deadline of one Redis command (a hung or partitioned Redis answers nothing); past it the call fails as store_unavailable and onError decides.'),

@@ -52,7 +52,11 @@ export class Bans {
    */
   async loadAll(scan = false): Promise<BanRecord[]> {
     const ids = new Set((await this.#store.setMembers(INDEX_KEY)).slice(0, MAX_CACHED_BANS));
-    if (scan) for (const k of await this.#store.keys(PREFIX, MAX_CACHED_BANS)) ids.add(k.slice(PREFIX.length));
+    if (scan) {
+      const unindexed = (await this.#store.keys(PREFIX, MAX_CACHED_BANS)).map((k) => k.slice(PREFIX.length)).filter((id) => !ids.has(id));
+      for (const id of unindexed) ids.add(id);
+      if (unindexed.length > 0) await this.#store.setAdd(INDEX_KEY, unindexed);
+    }
     const targets = [...ids].flatMap((id): BanTarget[] => {
       const i = id.indexOf(':');
       const kind = id.slice(0, i);
