@@ -20,6 +20,28 @@ const STARTUP_WAIT_MS = 1_000;
 const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS)\b/;
 
 /**
+ * `p`, or StoreUnavailableError once `ms` have passed. The verdict waits for one more I/O poll
+ * (setImmediate after the timer): when the event loop was busy past the deadline (a long
+ * synchronous stage), a reply that arrived meanwhile is read first instead of being thrown away
+ * as a timeout, so a loaded process does not mistake itself for a hung Redis.
+ */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => setImmediate(() => reject(new StoreUnavailableError('redis', 'command timed out'))), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
  * The driver's failure as the Store contract's: an outage becomes StoreUnavailableError (so the
  * failure policy applies), a contract error (RangeError, TypeError) or a plain reply error (a bug)
  * stays what it is.
@@ -150,6 +172,7 @@ return sum`;
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const backstopMs = Math.max(1_000, 10 * timeoutMs);
   const redis = new Redis(options.url, {
     keyPrefix: options.prefix,
     enableOfflineQueue: false,
@@ -158,11 +181,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
-    commandTimeout: timeoutMs,
+    // The deadline callers see is withDeadline's; the driver's own timeout is only a backstop
+    // that rejects its queued commands (and its ready check on a hung server) eventually.
+    commandTimeout: backstopMs,
     // A connection that answers nothing for this long is dropped and redialled: timed-out
     // commands wait in the driver's queue for replies that never come, so this bounds that queue,
     // and while redialling every command fails at once instead of costing its timeout.
-    socketTimeout: Math.max(1_000, 10 * timeoutMs),
+    socketTimeout: backstopMs,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   });
@@ -183,10 +208,12 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     timer.unref();
     for (const e of ['ready', 'error', 'close'] as const) redis.once(e, done);
   });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+  // Every store call but `keys` is one round trip, and gets one deadline; `keys` gives one to
+  // each SCAN page (a large keyspace takes many, each answered quickly).
+  const call = async <T>(fn: () => Promise<T>, deadline = true): Promise<T> => {
     await ready;
     try {
-      return await fn();
+      return await (deadline ? withDeadline(fn(), timeoutMs) : fn());
     } catch (err) {
       throw asStoreError(err);
     }
@@ -270,13 +297,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const found = new Set<string>();
         let cursor = '0';
         do {
-          const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          const [next, batch] = await withDeadline(redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500), timeoutMs);
           cursor = next;
           // Sliding-window logs live under a NUL-led name: not part of the key listing.
           for (const k of batch) if (k.charCodeAt(options.prefix.length) !== 0) found.add(k.slice(options.prefix.length));
         } while (cursor !== '0');
         return [...found].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))).slice(0, Math.max(0, Math.floor(limit)));
-      }),
+      }, false),
     async close() {
       redis.disconnect();
     },
