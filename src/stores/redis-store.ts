@@ -20,20 +20,38 @@ const STARTUP_WAIT_MS = 1_000;
 const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS)\b/;
 
 /**
- * `p`, or StoreUnavailableError once `ms` have passed. The verdict waits for one more I/O poll
- * (setImmediate after the timer): when the event loop was busy past the deadline (a long
- * synchronous stage), a reply that arrived meanwhile is read first instead of being thrown away
- * as a timeout, so a loaded process does not mistake itself for a hung Redis.
+ * `p`, or StoreUnavailableError once `ms` have passed. A loaded process must not mistake itself
+ * for a hung Redis, so the verdict waits for one more I/O poll (setImmediate after the timer): a
+ * reply that arrived while the event loop was busy (a long synchronous stage) is read first. And
+ * when the timer itself fired late (the loop was blocked for a good part of the wait), the reply
+ * may still be one read away (a relay, a descheduled Redis): it gets one more deadline. A hung
+ * Redis therefore costs `ms`, or at most twice that in a lagging process.
  */
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => setImmediate(() => reject(new StoreUnavailableError('redis', 'command timed out'))), ms);
+    let armedAt = performance.now();
+    let extended = false;
+    let settled = false;
+    const expire = () =>
+      setImmediate(() => {
+        if (settled) return;
+        if (!extended && performance.now() - armedAt > ms * 1.5) {
+          extended = true;
+          armedAt = performance.now();
+          timer = setTimeout(expire, ms);
+          return;
+        }
+        reject(new StoreUnavailableError('redis', 'command timed out'));
+      });
+    let timer = setTimeout(expire, ms);
     p.then(
       (v) => {
+        settled = true;
         clearTimeout(timer);
         resolve(v);
       },
       (err: unknown) => {
+        settled = true;
         clearTimeout(timer);
         reject(err);
       },
