@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { describe, it } from 'node:test';
 import type { BulwarkConfigInput } from '../src/config/schema.js';
 import { createRedisStore } from '../src/stores/redis-store.js';
@@ -98,7 +99,7 @@ describe('a hanging Redis (SIGSTOP): every store call has a deadline, then the o
 });
 
 describe('Redis down with onError local: known bans stay enforced', () => {
-  const setup = async () => {
+  const setup = async (extra: Partial<BulwarkConfigInput> = {}) => {
     const prefix = `bulwark-bans:${randomUUID()}:`;
     const proxy = await startTcpProxy(SHARED_REDIS_PORT);
     const direct = createRedisStore({ url: `redis://127.0.0.1:${SHARED_REDIS_PORT}`, prefix });
@@ -106,6 +107,7 @@ describe('Redis down with onError local: known bans stay enforced', () => {
       server: { trustedProxies: ['127.0.0.1/32'] },
       state: { store: 'redis', redis: { url: `redis://127.0.0.1:${proxy.port}`, prefix, onError: 'local' } },
       routes: limitedRoutes,
+      ...extra,
     });
     return {
       proxy,
@@ -156,6 +158,26 @@ describe('Redis down with onError local: known bans stay enforced', () => {
       // Lifted in the store: the cache follows once a lookup or the refresh says so.
       await s.bans.remove(target);
       await eventually('the lifted ban is forgotten', async () => knownBan(s.f.gw.store, target) === undefined && (await models(s.f, { 'x-forwarded-for': target.value })).status === 200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an identity ban is enforced too, on an authenticated route, while Redis is unreachable', async () => {
+    const secret = 'outage-test-secret-0123456789abcdefghij';
+    const s = await setup({
+      auth: { jwt: [{ issuer: 'idp', audience: 'api', secret, algorithms: ['HS256'] }] },
+      routes: [{ name: 'chat', match: { methods: ['POST'], path: '/v1/chat/completions' }, kind: 'openai-chat', auth: { any: ['jwt'] } }],
+    });
+    try {
+      const token = (sub: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('idp').setAudience('api').setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+      const as = async (sub: string) => ({ authorization: `Bearer ${await token(sub)}` });
+      await s.bans.add({ kind: 'identity', value: 'mallory' }, 60_000, 'outage-test');
+      await eventually('the instance refuses the banned subject', async () => (await chat(s.f, await as('mallory'))).status === 403);
+      await s.proxy.cut();
+      assert.equal((await chat(s.f, await as('mallory'))).status, 403, 'the banned subject stays refused');
+      assert.equal((await chat(s.f, await as('alice'))).status, 200, 'another subject is served');
+      assert.equal(s.f.mock.requests.length, 1, 'only the unbanned subject reached the upstream');
     } finally {
       await s.close();
     }
