@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../config/schema-route.js';
 import type { EventBus } from '../events/bus.js';
+import { isStoreUnavailable } from '../stores/store-unavailable.js';
 import type { RequestContext } from './context.js';
 import type { DecisionCounters } from './counters.js';
 import { defaultStatus } from './errors.js';
@@ -7,7 +8,6 @@ import { STAGE_REQUEST_PHASES, type StageRequestPhase } from './phases.js';
 import { emitRefusal } from './refusal-event.js';
 import type { ResponseHead, ResponseFilter, StageInstance } from './stage.js';
 import { deny, type Deny, type Verdict } from './verdict.js';
-import { isStoreUnavailable } from '../stores/store-unavailable.js';
 
 /**
  * One route's stages, grouped by phase at load. The pipeline (not the stage) owns enforce vs

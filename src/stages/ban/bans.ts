@@ -77,10 +77,12 @@ export class Bans {
   async add(t: BanTarget, durationMs: number, reason: string): Promise<BanRecord> {
     const now = Date.now();
     const record: BanRecord = { kind: t.kind, value: t.value, reason, until: new Date(now + durationMs).toISOString(), createdAt: new Date(now).toISOString() };
-    // Indexed first: a ban the index misses would be invisible to other instances' caches.
-    await this.#store.setAdd(INDEX_KEY, [banId(t)]);
     await this.#store.set(keyOf(t), JSON.stringify(record), durationMs);
     banCacheOf(this.#store)?.note(t, record);
+    // After the ban, so a reader never prunes the member of a ban about to be written. Best
+    // effort: the ban already holds, and is announced below; an unindexed ban is still found by
+    // every lookup of its target (and by the scan an instance makes when it starts).
+    await this.#store.setAdd(INDEX_KEY, [banId(t)]).catch(() => undefined);
     this.watchExpiry(record);
     this.#events?.emit({
       action: 'ban.applied', severity: 'high', outcome: 'success', reason,
