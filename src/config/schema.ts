@@ -57,12 +57,25 @@ const admin = z.strictObject({
 
 const state = z.strictObject({
   store: z.enum(['memory', 'sqlite', 'redis']).prefault('memory'),
-  sqlite: z.strictObject({ path: filePath.prefault('.bulwark/state.db') }).prefault({}),
+  sqlite: z
+    .strictObject({
+      path: filePath.prefault('.bulwark/state.db'),
+      busyTimeout: duration({ min: 0, max: 5_000 })
+        .prefault('200ms')
+        .describe('How long a store call waits for another process\'s write lock on the file, retrying without blocking the process, before it fails as store_unavailable (the route\'s onError decides).'),
+    })
+    .prefault({}),
   redis: z
     .strictObject({
       url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').prefault('redis://127.0.0.1:6379'),
       prefix: z.string().prefault('bulwark:'),
-      onError: z.enum(['local', 'deny', 'allow']).prefault('local'),
+      onError: z
+        .enum(['local', 'deny', 'allow'])
+        .prefault('local')
+        .describe('While Redis cannot answer: local (limits per instance, known bans still enforced), deny (refuse), allow (skip limits and bans). See docs/operations.md.'),
+      commandTimeout: duration({ min: 1, max: 10_000 })
+        .prefault('100ms')
+        .describe('Deadline of one Redis command (a hung or partitioned Redis answers nothing); past it the call fails as store_unavailable and onError decides.'),
     })
     .prefault({}),
 });

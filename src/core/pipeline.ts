@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../config/schema-route.js';
 import type { EventBus } from '../events/bus.js';
+import { isStoreUnavailable } from '../stores/store-unavailable.js';
 import type { RequestContext } from './context.js';
 import type { DecisionCounters } from './counters.js';
 import { defaultStatus } from './errors.js';
@@ -25,14 +26,15 @@ export interface RoutePipeline {
   responseFilters(ctx: RequestContext, head: ResponseHead): ResponseFilter[];
 }
 
-// What a Redis client says while the server is unreachable (ioredis): an operator should read
-// "the store is down" in the event, not a bare "Error".
+// The stores say an outage by type (StoreUnavailableError); this is what a raw Redis client says
+// while the server is unreachable (ioredis), for stages and stores outside this package. An
+// operator should read "the store is down" in the event, not a bare "Error".
 const STORE_DOWN = /Connection is closed|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|enableOfflineQueue|Reached the max retries|MaxRetriesPerRequest/;
 
 /** A short, secret-free reason for a stage failure: the error's name or code, never its message. */
 function errorReason(err: unknown): string {
   if (!(err instanceof Error)) return 'non-error thrown';
-  if (STORE_DOWN.test(err.message) || STORE_DOWN.test(err.name)) return 'store_unavailable';
+  if (isStoreUnavailable(err) || STORE_DOWN.test(err.message) || STORE_DOWN.test(err.name)) return 'store_unavailable';
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? `${err.name}:${code}` : err.name;
 }

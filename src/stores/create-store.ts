@@ -6,8 +6,8 @@ import { createRedisStore } from './redis-store.js';
 /** The `state` section of the config, as far as choosing a store goes. */
 export interface StoreConfig {
   store: 'memory' | 'sqlite' | 'redis';
-  sqlite?: { path: string };
-  redis?: { url: string; prefix: string };
+  sqlite?: { path: string; busyTimeout?: number };
+  redis?: { url: string; prefix: string; commandTimeout?: number };
 }
 
 /** The store named by `state.store`; the only place that maps config to an implementation. */
@@ -19,10 +19,10 @@ export function createStore(config: StoreConfig): Store {
       if (!config.sqlite?.path) {
         throw new Error('state.sqlite.path is required when state.store is "sqlite"');
       }
-      return createSqliteStore({ path: config.sqlite.path });
+      return createSqliteStore({ path: config.sqlite.path, ...(config.sqlite.busyTimeout !== undefined ? { busyTimeoutMs: config.sqlite.busyTimeout } : {}) });
     case 'redis':
       if (!config.redis?.url) throw new Error('state.redis.url is required when state.store is "redis"');
-      return createRedisStore({ url: config.redis.url, prefix: config.redis.prefix });
+      return createRedisStore({ url: config.redis.url, prefix: config.redis.prefix, ...(config.redis.commandTimeout !== undefined ? { commandTimeoutMs: config.redis.commandTimeout } : {}) });
     default: {
       // Config arrives from YAML, so guard at runtime what the type already rules out.
       const unknown: never = config.store;

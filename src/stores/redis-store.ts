@@ -1,14 +1,76 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { assertIncrementStep, expiresAtFor, notACounter, assertUnits, spendWindow } from './expiry.js';
 import type { Store } from './store.js';
+import { StoreUnavailableError } from './store-unavailable.js';
 
 export interface RedisStoreOptions {
   url: string;
   /** Prepended to every key, so several gateways (or tenants) can share one Redis. */
   prefix: string;
-  /** How long one command may take before it fails (ms). */
+  /** How long one command may take before it fails as unavailable (ms; `state.redis.commandTimeout`). */
   commandTimeoutMs?: number;
+}
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 100;
+const STARTUP_WAIT_MS = 1_000;
+
+// Replies that mean "Redis cannot serve now" (loading, a script running too long, a replica cut
+// off from its primary, out of memory, read-only after a failover) rather than a misuse.
+const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS)\b/;
+
+/**
+ * `p`, or StoreUnavailableError once `ms` have passed. A loaded process must not mistake itself
+ * for a hung Redis, so the verdict waits for one more I/O poll (setImmediate after the timer): a
+ * reply that arrived while the event loop was busy (a long synchronous stage) is read first. And
+ * when the timer itself fired late (the loop was blocked for a good part of the wait), the reply
+ * may still be one read away (a relay, a descheduled Redis): it gets one more deadline. A hung
+ * Redis therefore costs `ms`, or at most twice that in a lagging process.
+ */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let armedAt = performance.now();
+    let extended = false;
+    let settled = false;
+    const expire = () =>
+      setImmediate(() => {
+        if (settled) return;
+        if (!extended && performance.now() - armedAt > ms * 1.5) {
+          extended = true;
+          armedAt = performance.now();
+          timer = setTimeout(expire, ms);
+          return;
+        }
+        reject(new StoreUnavailableError('redis', 'command timed out'));
+      });
+    let timer = setTimeout(expire, ms);
+    p.then(
+      (v) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * The driver's failure as the Store contract's: an outage becomes StoreUnavailableError (so the
+ * failure policy applies), a contract error (RangeError, TypeError) or a plain reply error (a bug)
+ * stays what it is.
+ */
+function asStoreError(err: unknown): unknown {
+  if (err instanceof RangeError || err instanceof TypeError) return err;
+  const message = err instanceof Error ? err.message : '';
+  const reply = err instanceof ReplyError;
+  if (reply && !OUTAGE_REPLY.test(message)) return err;
+  const what = /timed out/i.test(message) ? 'command timed out' : /writeable|closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|max retries/i.test(message) ? 'not connected' : reply ? (message.split(' ')[0] ?? 'reply') : 'error';
+  return new StoreUnavailableError('redis', what, { cause: err });
 }
 
 // Atomic increment that sets the expiry only when the counter is created (the Store contract),
@@ -120,30 +182,59 @@ return sum`;
 
 /**
  * The Store contract on Redis (ioredis), so several gateway instances share keys, bans, counters
- * and inventory. Commands fail fast instead of queueing while Redis is away (no offline queue,
- * one retry, a command timeout): the caller's failure policy decides, never a hung request.
+ * and inventory. No call waits on Redis longer than its deadline: each command fails after
+ * `commandTimeoutMs` (a hung or partitioned server answers nothing, and would otherwise hold the
+ * request for as long as TCP takes to notice), and while Redis is away commands fail at once
+ * instead of queueing (no offline queue). Either way the error is a StoreUnavailableError and
+ * the caller's failure policy decides.
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
+  const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const backstopMs = Math.max(1_000, 10 * timeoutMs);
   const redis = new Redis(options.url, {
     keyPrefix: options.prefix,
     enableOfflineQueue: false,
+    // A command that timed out is never sent again after a reconnect: its caller already took
+    // the onError path, and a late replay would count a request twice.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
-    commandTimeout: options.commandTimeoutMs ?? 1_000,
+    // The deadline callers see is withDeadline's; the driver's own timeout is only a backstop
+    // that rejects its queued commands (and its ready check on a hung server) eventually.
+    commandTimeout: backstopMs,
+    // A connection that answers nothing for this long is dropped and redialled: timed-out
+    // commands wait in the driver's queue for replies that never come, so this bounds that queue,
+    // and while redialling every command fails at once instead of costing its timeout.
+    socketTimeout: backstopMs,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   });
   // Connection errors are reported through failing commands; an unhandled 'error' event would
   // crash the process.
   redis.on('error', () => undefined);
+  // Only the first connection is waited for (calls made while the gateway starts), until it is
+  // ready or has failed (refused, or a hung server's ready check timed out), at most 1 s; later
+  // outages fail fast.
   const ready = new Promise<void>((resolve) => {
-    if (redis.status === 'ready') resolve();
-    else redis.once('ready', () => resolve());
-    setTimeout(resolve, 2_000).unref();
+    if (redis.status === 'ready') return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      for (const e of ['ready', 'error', 'close'] as const) redis.off(e, done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(timeoutMs, STARTUP_WAIT_MS));
+    timer.unref();
+    for (const e of ['ready', 'error', 'close'] as const) redis.once(e, done);
   });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+  // Every store call but `keys` is one round trip, and gets one deadline; `keys` gives one to
+  // each SCAN page (a large keyspace takes many, each answered quickly).
+  const call = async <T>(fn: () => Promise<T>, deadline = true): Promise<T> => {
     await ready;
-    return fn();
+    try {
+      return await (deadline ? withDeadline(fn(), timeoutMs) : fn());
+    } catch (err) {
+      throw asStoreError(err);
+    }
   };
   const ttlArg = (ttlMs: number | undefined) => {
     expiresAtFor(ttlMs, 0); // same validation as the other stores
@@ -224,13 +315,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const found = new Set<string>();
         let cursor = '0';
         do {
-          const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          const [next, batch] = await withDeadline(redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500), timeoutMs);
           cursor = next;
           // Sliding-window logs live under a NUL-led name: not part of the key listing.
           for (const k of batch) if (k.charCodeAt(options.prefix.length) !== 0) found.add(k.slice(options.prefix.length));
         } while (cursor !== '0');
         return [...found].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))).slice(0, Math.max(0, Math.floor(limit)));
-      }),
+      }, false),
     async close() {
       redis.disconnect();
     },

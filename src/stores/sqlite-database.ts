@@ -3,8 +3,9 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
 
-// How long a writer waits for another connection's write lock before failing with SQLITE_BUSY.
-const BUSY_TIMEOUT_MS = 5000;
+// How long opening the file waits for another connection's lock (once, at start-up). Serving
+// runs with busy_timeout 0 and waits without blocking instead (sqlite-busy.ts).
+const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 // Values and counters share one table: a counter is a value holding a decimal integer,
 // which is what `get` returns for it. Every set member carries its set's expiry so reads
@@ -52,12 +53,15 @@ export function openSqliteDatabase(path: string): DatabaseConstructor.Database {
   const db = new (loadDatabase())(path);
   // busy_timeout first: switching to WAL and creating the schema already need locks that
   // another process opening the same file at the same moment may hold.
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
   // In WAL mode NORMAL survives process crashes; only a power loss can drop the last
   // commits, which is acceptable for counters and bans and much faster than FULL.
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  // From here on a busy lock is reported at once and retried by the caller between timers:
+  // SQLite's own busy wait would sleep on the event loop, stalling every request.
+  db.pragma('busy_timeout = 0');
   return db;
 }
 

@@ -7,6 +7,7 @@ import {
   assertUnits,
   spendWindow,
 } from './expiry.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from './sqlite-busy.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 import { prepareSlidingWindows } from './sqlite-sliding-windows.js';
 import { prepareStatements, prepareTransactions } from './sqlite-statements.js';
@@ -16,6 +17,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** How often expired rows are deleted; `0` turns the sweep off (reads still hide them). */
   sweepIntervalMs?: number;
+  /** How long a call waits for another connection's lock, without blocking, before failing as unavailable. */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -48,6 +51,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { deleteKey, addMembers, removeMembers } = prepareTransactions(db, statements);
   const { hitTx, spendTx, settleTx, sweepHits, sweepSpend } = prepareSlidingWindows(db);
 
+  const busyMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const locked = <T>(run: () => T): Promise<T> => retryWhileBusy(busyMs, run);
+
   const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
   const sweepTimer =
     sweepIntervalMs > 0
@@ -73,76 +79,76 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async spend(key, amount, limit, windowMs) {
       assertUnits('amount', amount);
       assertUnits('limit', limit);
-      return spendTx.immediate(key, amount, limit, spendWindow(windowMs), Date.now());
+      const window = spendWindow(windowMs);
+      return locked(() => spendTx.immediate(key, amount, limit, window, Date.now()));
     },
 
     async settle(key, entry, amount, windowMs) {
       assertUnits('amount', amount);
-      return settleTx.immediate(key, entry, amount, spendWindow(windowMs), Date.now());
+      const window = spendWindow(windowMs);
+      return locked(() => settleTx.immediate(key, entry, amount, window, Date.now()));
     },
 
-    async hit(key, limit, windowMs) {
-      return hitTx.immediate(key, limit, windowMs, Date.now());
-    },
+    hit: (key, limit, windowMs) => locked(() => hitTx.immediate(key, limit, windowMs, Date.now())),
 
-    async get(key) {
-      return statements.get.get({ key, now: Date.now() });
-    },
+    get: (key) => locked(() => statements.get.get({ key, now: Date.now() })),
 
     async set(key, value, ttlMs) {
-      statements.set.run({ key, value, expiresAt: expiresAtFor(ttlMs, Date.now()) });
+      return locked(() => void statements.set.run({ key, value, expiresAt: expiresAtFor(ttlMs, Date.now()) }));
     },
 
     async setIfAbsent(key, value, ttlMs) {
-      const now = Date.now();
-      const expiresAt = expiresAtFor(ttlMs, now);
-      return statements.setIfAbsent.run({ key, value, expiresAt, now }).changes > 0;
+      return locked(() => {
+        const now = Date.now();
+        return statements.setIfAbsent.run({ key, value, expiresAt: expiresAtFor(ttlMs, now), now }).changes > 0;
+      });
     },
 
-    async delete(key) {
-      return deleteKey.immediate(key, Date.now());
-    },
+    delete: (key) => locked(() => deleteKey.immediate(key, Date.now())),
 
     async increment(key, by = 1, ttlMs) {
       assertIncrementStep(by);
-      const now = Date.now();
-      const expiresAt = expiresAtFor(ttlMs, now);
-      const next = statements.increment.get({ key, by, expiresAt, now });
+      const next = await locked(() => {
+        const now = Date.now();
+        return statements.increment.get({ key, by, expiresAt: expiresAtFor(ttlMs, now), now });
+      });
       if (next === undefined) throw notACounter(key);
       return next;
     },
 
     async setAdd(key, members, ttlMs) {
-      const now = Date.now();
-      return addMembers.immediate(key, members, expiresAtFor(ttlMs, now), now);
+      return locked(() => {
+        const now = Date.now();
+        return addMembers.immediate(key, members, expiresAtFor(ttlMs, now), now);
+      });
     },
 
     async setRemove(key, members) {
       if (members.length === 0) return 0;
-      return removeMembers.immediate(key, members, Date.now());
+      return locked(() => removeMembers.immediate(key, members, Date.now()));
     },
 
-    async setMembers(key) {
-      return statements.members.all({ key, now: Date.now() });
-    },
+    setMembers: (key) => locked(() => statements.members.all({ key, now: Date.now() })),
 
-    async ttl(key) {
-      const now = Date.now();
-      // Not `??`: a null expiry (no TTL) is a hit and must not fall through to the set table.
-      let expiresAt = statements.valueTtl.get({ key, now });
-      if (expiresAt === undefined) expiresAt = statements.setTtl.get({ key, now });
-      if (expiresAt === undefined) return undefined;
-      return expiresAt === null ? Infinity : expiresAt - now;
-    },
+    ttl: (key) =>
+      locked(() => {
+        const now = Date.now();
+        // Not `??`: a null expiry (no TTL) is a hit and must not fall through to the set table.
+        let expiresAt = statements.valueTtl.get({ key, now });
+        if (expiresAt === undefined) expiresAt = statements.setTtl.get({ key, now });
+        if (expiresAt === undefined) return undefined;
+        return expiresAt === null ? Infinity : expiresAt - now;
+      }),
 
-    async keys(prefix, limit = 1000) {
-      const now = Date.now();
-      const rows = Math.max(0, Math.floor(limit));
-      const upper = prefixUpperBound(prefix);
-      return upper === undefined
-        ? statements.keysFrom.all({ prefix, now, limit: rows })
-        : statements.keysInRange.all({ prefix, upper, now, limit: rows });
-    },
+    keys: (prefix, limit = 1000) =>
+      locked(() => {
+        const now = Date.now();
+        const rows = Math.max(0, Math.floor(limit));
+        const upper = prefixUpperBound(prefix);
+        return upper === undefined
+          ? statements.keysFrom.all({ prefix, now, limit: rows })
+          : statements.keysInRange.all({ prefix, upper, now, limit: rows });
+      }),
 
     async close() {
       if (sweepTimer) clearInterval(sweepTimer);

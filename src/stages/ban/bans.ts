@@ -1,6 +1,7 @@
 import type { EventBus } from '../../events/bus.js';
 import { clientNetwork, DEFAULT_IPV6_PREFIX } from '../../server/client-network.js';
 import type { Store } from '../../stores/store.js';
+import { banCacheOf, banId, MAX_CACHED_BANS } from './ban-cache.js';
 
 export type BanTarget = { kind: 'ip' | 'identity'; value: string };
 export interface BanRecord {
@@ -17,6 +18,10 @@ const PREFIX = 'ban:';
 // Marks a ban whose end was already announced, so instances sharing the store say it once.
 const liftedKeyOf = (r: BanRecord) => `banlifted:${r.kind}:${r.value}:${r.until}`;
 const LIFTED_MARK_MS = 3_600_000;
+// The targets that have (or recently had) a ban, so an instance can read every ban without
+// scanning the keyspace. Members whose ban is gone are pruned by the reader.
+const INDEX_KEY = 'banindex';
+const READ_BATCH = 100;
 
 // Expiry watches per event bus (one gateway), by ban and end time: one timer per ban however
 // many routes or requests meet it.
@@ -41,16 +46,63 @@ export class Bans {
     return `${PREFIX}${t.kind}:${t.kind === 'ip' ? clientNetwork(t.value, this.#ipv6Prefix) : t.value}`;
   }
 
+  /** The ban on `t`, from the store (which rejects when it cannot answer: see BanCache.known). */
   async get(t: BanTarget): Promise<BanRecord | undefined> {
+    const key = this.#target(t);
+    const record = await this.#read(key);
+    banCacheOf(this.#store)?.note(key, record);
+    return record;
+  }
+
+  /** The target as the store keys it: an `ip` ban by the address's network. */
+  #target(t: BanTarget): BanTarget {
+    return t.kind === 'ip' ? { kind: 'ip', value: clientNetwork(t.value, this.#ipv6Prefix) } : t;
+  }
+
+  async #read(t: BanTarget): Promise<BanRecord | undefined> {
     const raw = await this.#store.get(this.#keyOf(t));
     return raw === undefined ? undefined : (JSON.parse(raw) as BanRecord);
   }
 
+  /**
+   * Every active ban, read through the ban index (at most MAX_CACHED_BANS), for the ban cache.
+   * `scan`: also list the `ban:` keys, which finds bans made before the index existed.
+   */
+  async loadAll(scan = false): Promise<BanRecord[]> {
+    const ids = new Set((await this.#store.setMembers(INDEX_KEY)).slice(0, MAX_CACHED_BANS));
+    if (scan) {
+      const unindexed = (await this.#store.keys(PREFIX, MAX_CACHED_BANS)).map((k) => k.slice(PREFIX.length)).filter((id) => !ids.has(id));
+      for (const id of unindexed) ids.add(id);
+      if (unindexed.length > 0) await this.#store.setAdd(INDEX_KEY, unindexed);
+    }
+    const targets = [...ids].flatMap((id): BanTarget[] => {
+      const i = id.indexOf(':');
+      const kind = id.slice(0, i);
+      return kind === 'ip' || kind === 'identity' ? [{ kind, value: id.slice(i + 1) }] : [];
+    });
+    const out: BanRecord[] = [];
+    const gone: string[] = [];
+    for (let i = 0; i < targets.length; i += READ_BATCH) {
+      const batch = targets.slice(i, i + READ_BATCH);
+      // Issued together, so a batch costs one round trip on Redis rather than one per ban.
+      const records = await Promise.all(batch.map((t) => this.#read(t)));
+      records.forEach((r, j) => (r ? out.push(r) : gone.push(banId(batch[j] as BanTarget))));
+    }
+    if (gone.length > 0) await this.#store.setRemove(INDEX_KEY, gone);
+    return out;
+  }
+
   async add(t: BanTarget, durationMs: number, reason: string): Promise<BanRecord> {
     const now = Date.now();
-    const network = t.kind === 'ip' ? clientNetwork(t.value, this.#ipv6Prefix) : t.value;
+    const key = this.#target(t);
+    const network = key.value;
     const record: BanRecord = { kind: t.kind, value: t.value, reason, until: new Date(now + durationMs).toISOString(), createdAt: new Date(now).toISOString(), ...(network !== t.value ? { network } : {}) };
-    await this.#store.set(this.#keyOf(t), JSON.stringify(record), durationMs);
+    await this.#store.set(this.#keyOf(key), JSON.stringify(record), durationMs);
+    banCacheOf(this.#store)?.note(key, record);
+    // After the ban, so a reader never prunes the member of a ban about to be written. Best
+    // effort: the ban already holds, and is announced below; an unindexed ban is still found by
+    // every lookup of its target (and by the scan an instance makes when it starts).
+    await this.#store.setAdd(INDEX_KEY, [banId(key)]).catch(() => undefined);
     this.watchExpiry(record);
     this.#events?.emit({
       action: 'ban.applied', severity: 'high', outcome: 'success', reason,
@@ -99,7 +151,11 @@ export class Bans {
 
   async remove(t: BanTarget): Promise<boolean> {
     const record = await this.get(t);
-    const removed = await this.#store.delete(this.#keyOf(t));
+    const key = this.#target(t);
+    const removed = await this.#store.delete(this.#keyOf(key));
+    banCacheOf(this.#store)?.note(key, undefined);
+    // Best effort: a member whose ban is gone is pruned by the next reader of the index.
+    await this.#store.setRemove(INDEX_KEY, [banId(key)]).catch(() => undefined);
     // Its expiry will not be announced as well.
     if (record) await this.#store.setIfAbsent(liftedKeyOf(record), '1', LIFTED_MARK_MS);
     if (removed) {

@@ -1,13 +1,14 @@
+import type { BulwarkConfig } from '../../config/schema.js';
 import type { RouteConfig } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { defineStage, type StageInstance } from '../../core/stage.js';
 import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
 import type { SecurityEvent } from '../../events/event.js';
-import type { BulwarkConfig } from '../../config/schema.js';
 import { clientNetwork } from '../../server/client-network.js';
 import type { Store } from '../../stores/store.js';
 import { storeFailurePolicy } from '../../stores/degraded.js';
+import { acquireBanCache, releaseBanCache, type BanCache } from './ban-cache.js';
 import { Bans, type BanTarget } from './bans.js';
 
 const banned = (until: string): Verdict =>
@@ -17,14 +18,15 @@ const banned = (until: string): Verdict =>
     quiet: true,
   });
 
-async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unknown): Promise<Verdict> {
+async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => 'local' | 'allow', cache: BanCache | undefined): Promise<Verdict> {
   let b;
   try {
     b = await bans.get(t);
   } catch (err) {
-    // local or allow: this instance keeps no ban list of its own, so the request goes on.
-    onFailure(err);
-    return CONTINUE;
+    // deny rethrows; allow skips the check; local enforces the bans this instance knows, so a
+    // failed lookup never reads as "not banned" for a client banned before the outage.
+    if (onFailure(err) === 'allow') return CONTINUE;
+    b = cache?.known(t);
   }
   if (!b) return CONTINUE;
   bans.watchExpiry(b);
@@ -37,6 +39,29 @@ async function check(bans: Bans, t: BanTarget, onFailure: (err: unknown) => unkn
 // therefore applies within this time; one made in this process applies at once.
 const CLEAR_CACHE_MS = 1000;
 const CLEAR_CACHE_MAX = 10_000;
+
+/**
+ * With Redis and `onError: local`, the ban stages keep the store's bans in this process (one
+ * cache per store, refreshed every 2 s) for when Redis cannot be asked. Other policies and
+ * stores never use it: deny refuses, allow skips, and a local store failing is not an outage.
+ */
+function banCacheFor(config: BulwarkConfig, store: Store, bans: Bans, events: EventBus): { cache: BanCache | undefined; release: () => void } {
+  if (store.kind !== 'redis' || config.state.redis.onError !== 'local') return { cache: undefined, release: () => undefined };
+  let scanned = false;
+  const cache = acquireBanCache(store, async () => {
+    // The first read also lists the ban keys, for bans made before the index existed.
+    const all = await bans.loadAll(!scanned);
+    scanned = true;
+    return all;
+  }, events);
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    releaseBanCache(store);
+  };
+  return { cache, release };
+}
 
 export interface IpBanCheck {
   /** The ban answer for a client network, or CONTINUE. Synchronous on a cache hit. */
@@ -52,18 +77,22 @@ export function createIpBanCheck(config: BulwarkConfig, store: Store, events: Ev
   const prefix = config.server.ipv6Prefix;
   const bans = new Bans(store, events, prefix);
   const onFailure = storeFailurePolicy(config, store, events, 'ban');
+  const { cache, release } = banCacheFor(config, store, bans, events);
   const clear = new Map<string, number>();
   // A ban applied in this process (adaptive response, admin) takes effect at once here.
   const unsubscribe = events.subscribe((e) => {
     if (e.source?.ip) clear.delete(clientNetwork(e.source.ip, prefix));
   }, ['ban.applied']);
   return {
-    close: unsubscribe,
+    close: () => {
+      unsubscribe();
+      release();
+    },
     check(network) {
       const now = Date.now();
       const until = clear.get(network);
       if (until !== undefined && until > now) return CONTINUE;
-      return check(bans, { kind: 'ip', value: network }, onFailure).then((v) => {
+      return check(bans, { kind: 'ip', value: network }, onFailure, cache).then((v) => {
         if (v.action === 'continue') {
           if (clear.size >= CLEAR_CACHE_MAX) clear.clear();
           clear.set(network, now + CLEAR_CACHE_MS);
@@ -96,10 +125,12 @@ export const banIdentityStage = defineStage({
     if (!route.auth || route.auth.public) return undefined;
     const bans = new Bans(store, events, config.server.ipv6Prefix);
     const onFailure = storeFailurePolicy(config, store, events, 'ban');
+    const { cache, release } = banCacheFor(config, store, bans, events);
     return {
       name: 'ban-identity',
       phase: 'authorize',
-      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }, onFailure) : CONTINUE),
+      close: release,
+      onRequest: (ctx: RequestContext) => (ctx.identity ? check(bans, { kind: 'identity', value: ctx.identity.subject }, onFailure, cache) : CONTINUE),
     };
   },
 });
