@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { observeDetector } from '../../metrics/process.js';
 import type { PromptGuard } from './detector/prompt-guard.js';
-import type { ScreenedText } from './texts.js';
+import type { TextSet } from './prepared.js';
 
 export interface InjectionFinding {
   score: number;
@@ -13,31 +13,32 @@ export interface InjectionFinding {
   text: string;
 }
 
-// Concatenating all texts catches a payload split across messages; joining with a newline keeps
-// words apart. The concatenation is only worth scoring when there is more than one piece.
-const JOIN = '\n';
+// Concatenating all texts (set.whole(), joined with a newline that keeps words apart) catches a
+// payload split across messages; it is only worth scoring when there is more than one piece.
 
 /** Scores each screened text and all of them together; the highest score wins. */
-export function screenForInjection(guard: PromptGuard, texts: readonly ScreenedText[]): InjectionFinding | undefined {
+export function screenForInjection(guard: PromptGuard, set: TextSet): InjectionFinding | undefined {
   const startedAt = performance.now();
   try {
-    return screen(guard, texts);
+    return screen(guard, set);
   } finally {
     observeDetector((performance.now() - startedAt) / 1000);
   }
 }
 
-function screen(guard: PromptGuard, texts: readonly ScreenedText[]): InjectionFinding | undefined {
+// Each text was normalized once (prepared.ts); the concatenation is built from those forms.
+function screen(guard: PromptGuard, set: TextSet): InjectionFinding | undefined {
+  const texts = set.texts;
   let best: InjectionFinding | undefined;
   for (const t of texts) {
     if (t.text.length === 0) continue;
-    const d = guard.score(t.text);
+    const d = guard.scorePrepared(t);
     if (!best || d.score > best.score) best = { score: d.score, reasons: d.reasons, at: t.at, role: t.role, text: t.text };
   }
   if (texts.length > 1) {
-    const all = texts.map((t) => t.text).join(JOIN);
-    const d = guard.score(all);
-    if (!best || d.score > best.score) best = { score: d.score, reasons: [...d.reasons, 'split-across-messages'], at: '(all messages)', text: all };
+    const all = set.whole();
+    const d = set.wholeScore(guard);
+    if (!best || d.score > best.score) best = { score: d.score, reasons: [...d.reasons, 'split-across-messages'], at: '(all messages)', text: all.raw };
   }
   return best;
 }

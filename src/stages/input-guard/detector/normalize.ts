@@ -43,8 +43,18 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 const LETTER_WORD = /[\p{L}\p{N}]+/gu;
 const LATIN_LETTER = /[a-zA-Z\u00C0-\u024F]/;
 
-function foldConfusables(s: string): string {
-  if (!CYR_GREEK.test(s)) return s;
+/** Whether a text has Cyrillic or Greek characters (else confusable folding leaves it alone). */
+export function hasCyrillicOrGreek(s: string): boolean {
+  return CYR_GREEK.test(s);
+}
+
+/** Latin letters and Cyrillic/Greek characters of a text: what the confusable folding decides on. */
+export interface ScriptCounts {
+  latin: number;
+  foreign: number;
+}
+
+export function scriptCounts(s: string): ScriptCounts {
   let foreign = 0;
   let latin = 0;
   for (let i = 0; i < s.length; i++) {
@@ -52,8 +62,22 @@ function foldConfusables(s: string): string {
     if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) latin++;
     else if (c >= 0x370 && c <= 0x52f) foreign++;
   }
-  const mostlyLatin = latin > 2 * foreign;
-  if (latin === 0) return s; // no Latin letters at all: nothing to fold into
+  return { latin, foreign };
+}
+
+/**
+ * `mostlyLatin` given: the decision of a larger text this one is a piece of (a message of a
+ * conversation), so pieces folded one by one and joined with line breaks equal the whole folded.
+ */
+function foldConfusables(s: string, mostlyLatinOf?: boolean): string {
+  if (!CYR_GREEK.test(s)) return s;
+  let mostlyLatin: boolean;
+  if (mostlyLatinOf !== undefined) mostlyLatin = mostlyLatinOf;
+  else {
+    const { latin, foreign } = scriptCounts(s);
+    if (latin === 0) return s; // no Latin letters at all: nothing to fold into
+    mostlyLatin = latin > 2 * foreign;
+  }
   return s.replace(LETTER_WORD, (word) => {
     if (!CYR_GREEK.test(word)) return word;
     const mixed = LATIN_LETTER.test(word);
@@ -66,6 +90,11 @@ function foldConfusables(s: string): string {
     for (const ch of word) out += CONFUSABLES[ch] ?? ch;
     return out;
   });
+}
+
+/** The folding decision of a text from its counts (`scriptCounts`, summed over pieces). */
+export function mostlyLatin(c: ScriptCounts): boolean {
+  return c.latin > 2 * c.foreign;
 }
 
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
@@ -162,6 +191,8 @@ const SPACE_RUN = /\s{2,}|[^\S ]/g; // = /\s+/g when replaced by ' '
 export interface NormalizeOptions {
   /** Keep line breaks (collapsed to one `\n`); horizontal whitespace is still collapsed. */
   keepLines?: boolean;
+  /** The Cyrillic/Greek folding decision of the whole this text is a piece of (see `foldConfusables`). */
+  mostlyLatin?: boolean;
 }
 
 export function normalizeText(s: string, opts: NormalizeOptions = {}): string {
@@ -171,7 +202,7 @@ export function normalizeText(s: string, opts: NormalizeOptions = {}): string {
 /** `normalizeText` for input that already went through `unicodeClean(preDecode(…))`. */
 export function normalizeCleaned(cleaned: string, opts: NormalizeOptions = {}): string {
   let t = cleaned;
-  t = foldConfusables(t);
+  t = foldConfusables(t, opts.mostlyLatin);
   t = t.toLowerCase();
   if (t.length >= 7) t = t.replace(SPACED_LETTERS, (m) => m.replace(SPACED_SEP, ''));
   t = foldLeet(t);
