@@ -15,7 +15,7 @@ export interface ScreenedText {
   readonly text: string;
   /** A tool or output definition rather than prompt text: screened, not counted by maxPromptChars. */
   readonly definition?: true;
-  /** Bytes this text took in the request when not its own UTF-8 length (decoded token ids, base64). */
+  /** Characters this text may normalize to when not its UTF-8 length (decoded token ids, base64 text). */
   readonly budgetBytes?: number;
 }
 

@@ -63,12 +63,19 @@ export function cleanLengthBound(raw: string, limit: number): number {
 export type PrepareResult = { ok: true; texts: PreparedText[] } | { ok: false; normalizedChars: number; budget: number };
 
 /**
- * Normalizes each text once. The budget is the request's own size: the UTF-8 bytes of the texts
- * (plus what token ids took in the body), so the screen never works on more characters than a
- * body of plain prose of the same size would give it. Past it the request is refused (413).
+ * Characters of slack over the request's own size, so a short message with a few expanding
+ * characters (a ligature, U+FDFA written after a name) is never refused: a fixed, small cost.
  */
-export function prepareTexts(texts: readonly ScreenedText[], extraBudget = 0): PrepareResult {
-  let budget = extraBudget;
+export const NORMALIZED_SLACK = 32 * 1024;
+
+/**
+ * Normalizes each text once. The budget is the request's own size: the UTF-8 bytes of the texts
+ * (token ids: what they may stand for, see token-ids.ts) plus a fixed slack, so the screen never
+ * works on much more than a body of plain prose of the same size would give it. Past it the
+ * request is refused (413).
+ */
+export function prepareTexts(texts: readonly ScreenedText[]): PrepareResult {
+  let budget = NORMALIZED_SLACK;
   for (const t of texts) budget += t.budgetBytes ?? Buffer.byteLength(t.text, 'utf8');
   let used = 0;
   for (const t of texts) {

@@ -2,7 +2,7 @@ import type { RouteKind } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { deny, type Deny } from '../../core/verdict.js';
 import type { Unscreenable } from './message-walk.js';
-import { prepareTexts, textSet, type TextSet } from './prepared.js';
+import { NORMALIZED_SLACK, prepareTexts, textSet, type TextSet } from './prepared.js';
 import { extractTexts, type Extraction } from './texts.js';
 import { decodeTokenIds, idBudget, type DecodeFailure } from './token-ids.js';
 
@@ -40,7 +40,7 @@ export function requestTexts(ctx: RequestContext, kind: RouteKind, body: Record<
   let result: RequestTexts | Promise<RequestTexts>;
   if (ex.tokenIds.length === 0) result = finish(ex, []);
   else {
-    let budget = 0;
+    let budget = NORMALIZED_SLACK;
     for (const t of ex.texts) budget += Buffer.byteLength(t.text, 'utf8');
     for (const t of ex.tokenIds) for (const id of t.ids) budget += idBudget(id);
     result = decodeTokenIds(ex.tokenIds, budget).then((d) => (d.ok ? finish(ex, d.texts) : decodeFailed(d)));
