@@ -156,8 +156,16 @@ export function preDecode(s: string): string {
   return decodeTags(t);
 }
 
+/**
+ * Work done by the two normalization passes since the process started: calls and characters
+ * read. The input guard normalizes each text once per request; tests hold it to that by these.
+ */
+export const normalizeWork = { cleanCalls: 0, cleanChars: 0, foldCalls: 0, foldChars: 0 };
+
 /** Unicode canonicalisation without case folding (keeps base64 intact). */
 export function unicodeClean(s: string): string {
+  normalizeWork.cleanCalls++;
+  normalizeWork.cleanChars += s.length;
   if (!NON_ASCII.test(s)) return s;
   const d = s.normalize('NFKD');
   const fast = stripMarksFast(d);
@@ -201,6 +209,8 @@ export function normalizeText(s: string, opts: NormalizeOptions = {}): string {
 
 /** `normalizeText` for input that already went through `unicodeClean(preDecode(…))`. */
 export function normalizeCleaned(cleaned: string, opts: NormalizeOptions = {}): string {
+  normalizeWork.foldCalls++;
+  normalizeWork.foldChars += cleaned.length;
   let t = cleaned;
   t = foldConfusables(t, opts.mostlyLatin);
   t = t.toLowerCase();
