@@ -23,18 +23,16 @@ export interface PreparedText extends ScreenedText, PreparedInput {
   readonly scripts: ScriptCounts | undefined;
 }
 
-// NFKD expands a code point to at most 18 characters (U+FDFA, UAX #15); the cache keeps the
-// per-code point lengths of a request's alphabet without letting a hostile alphabet grow it.
+// NFKD expands a code point to at most 18 characters (U+FDFA, UAX #15), so a BMP length fits a
+// byte: a table filled on first sight of each code unit (0: not yet known). Astral code points
+// are rare and computed each time.
 const MAY_EXPAND = /[^\x00-\x7f]|\\u/;
-const LENGTH_CACHE_MAX = 4096;
-const nfkdLength = new Map<number, number>();
+const BMP_NFKD_LENGTH = new Uint8Array(0x10000);
 
 function decomposedLength(cp: number): number {
-  let n = nfkdLength.get(cp);
-  if (n === undefined) {
-    n = String.fromCodePoint(cp).normalize('NFKD').length;
-    if (nfkdLength.size < LENGTH_CACHE_MAX) nfkdLength.set(cp, n);
-  }
+  if (cp > 0xffff) return String.fromCodePoint(cp).normalize('NFKD').length;
+  let n = BMP_NFKD_LENGTH[cp] as number;
+  if (n === 0) BMP_NFKD_LENGTH[cp] = n = String.fromCharCode(cp).normalize('NFKD').length;
   return n;
 }
 
@@ -50,6 +48,7 @@ export function cleanLengthBound(raw: string, limit: number): number {
   for (let i = 0; i < decoded.length; i++) {
     const c = decoded.charCodeAt(i);
     if (c < 0x80) n++;
+    else if (c < 0xd800 || c > 0xdbff) n += decomposedLength(c);
     else {
       const cp = decoded.codePointAt(i) as number;
       if (cp > 0xffff) i++;

@@ -167,28 +167,43 @@ export function unicodeClean(s: string): string {
   normalizeWork.cleanCalls++;
   normalizeWork.cleanChars += s.length;
   if (!NON_ASCII.test(s)) return s;
-  const d = s.normalize('NFKD');
-  const fast = stripMarksFast(d);
-  return (fast ?? d.replace(MARKS, '').replace(INVISIBLE, '')).normalize('NFC');
+  return stripMarksAndInvisible(s.normalize('NFKD')).normalize('NFC');
 }
 
-/**
- * `d.replace(MARKS, '').replace(INVISIBLE, '')` for text made only of code points below U+0530
- * (Latin, Greek, Cyrillic: the common case) without regex scans; `undefined` for anything else.
- * Below U+0530 the only marks are U+0300–U+036F and U+0483–U+0489 and the only invisible is U+00AD.
- */
-function stripMarksFast(d: string): string | undefined {
+// Which BMP code units the two regexes remove (1), built once from the regexes themselves, so a
+// text of any script is stripped in one pass over its characters rather than two Unicode regex
+// scans (these dominate the normalization of non-Latin text). Surrogate pairs ask the regexes.
+const STRIP_BMP = ((): Uint8Array => {
+  const t = new Uint8Array(0x10000);
+  const one = (re: RegExp) => new RegExp(`^(?:${re.source})$`, 'u');
+  const mark = one(MARKS);
+  const invisible = one(INVISIBLE);
+  for (let c = 0; c < 0x10000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    const ch = String.fromCharCode(c);
+    if (mark.test(ch) || invisible.test(ch)) t[c] = 1;
+  }
+  return t;
+})();
+const ASTRAL_STRIP = new RegExp(`^(?:${MARKS.source}|${INVISIBLE.source})$`, 'u');
+
+/** `d.replace(MARKS, '').replace(INVISIBLE, '')` in one pass (removing a mark never makes an invisible). */
+export function stripMarksAndInvisible(d: string): string {
   let out: string | undefined;
   let from = 0;
   for (let i = 0; i < d.length; i++) {
     const c = d.charCodeAt(i);
-    if (c < 0x300) {
-      if (c !== 0xad) continue;
-    } else if (c >= 0x370 && c < 0x530) {
-      if (c < 0x483 || c > 0x489) continue;
-    } else if (c > 0x36f) return undefined;
-    out = (out ?? '') + d.slice(from, i);
-    from = i + 1;
+    let width = 1;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < d.length) {
+      const lo = d.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) width = 2;
+    }
+    const drop = width === 2 ? ASTRAL_STRIP.test(d.slice(i, i + 2)) : STRIP_BMP[c] === 1;
+    if (drop) {
+      out = (out ?? '') + d.slice(from, i);
+      from = i + width;
+    }
+    if (width === 2) i++;
   }
   return out === undefined ? d : out + d.slice(from);
 }
