@@ -78,7 +78,7 @@ export const inputGuardStage = defineStage({
       const hidden = got.unscreenable[0];
       if (hidden) {
         // Model input the screen cannot read would pass unscreened: refused, never forwarded.
-        return deny('INVALID_INPUT', `The input holds content the prompt-injection screen cannot read (${hidden.what} at ${hidden.at}).`, { event: { reason: 'unscreenable', details: { at: hidden.at, what: hidden.what, count: got.unscreenable.length } } });
+        return deny('INVALID_INPUT', `The input holds content the prompt-injection screen cannot read (${hidden.what}).`, { event: { reason: 'unscreenable', details: { at: hidden.at, what: hidden.what, count: got.unscreenable.length } } });
       }
       const found = screenForInjection(guard, got.set);
       if (!found || found.score < injection.threshold) return CONTINUE;

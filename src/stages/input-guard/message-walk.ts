@@ -47,6 +47,12 @@ const NOT_TEXT = new Set(['type', 'id', 'tool_use_id', 'tool_call_id', 'signatur
 /** Message keys that are not text: the role (an enum the schema checked) and the call id. */
 const MESSAGE_NOT_TEXT = new Set(['role', 'tool_call_id']);
 
+/**
+ * A key as a path segment for events: client-chosen key names are data, so only plain
+ * identifiers are written out; anything else is `[?]`.
+ */
+export const keyPath = (k: string) => (/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(k) ? `.${k}` : '[?]');
+
 interface Item {
   readonly v: unknown;
   readonly at: string;
@@ -75,7 +81,7 @@ export function walkContent(root: unknown, at: string, role: string | undefined,
     const keys = blockKeys(v, here, role, out);
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i] as string;
-      if (!skip.has(k)) stack.push({ v: v[k], at: `${here}.${k}` });
+      if (!skip.has(k)) stack.push({ v: v[k], at: `${here}${keyPath(k)}` });
     }
   }
 }
@@ -139,7 +145,9 @@ function documentSource(source: unknown, at: string, role: string | undefined, o
     out.texts.push({ at: `${at}.data`, role, text: Buffer.from(source.data, 'base64').toString('utf8'), budgetBytes: source.data.length });
     return;
   }
-  out.unscreenable.push({ at, what: source.type === 'base64' ? 'base64 document' : `document ${typeof source.type === 'string' ? source.type.slice(0, 16) : 'source'}` });
+  // Fixed words only: the source type is client data and the detail never echoes it.
+  const what = source.type === 'base64' ? 'base64 document' : source.type === 'url' ? 'document url' : source.type === 'file' ? 'document file' : 'document source';
+  out.unscreenable.push({ at, what });
 }
 
 /** Every message of every role: each string of it, whatever its key, except the role and call id. */
