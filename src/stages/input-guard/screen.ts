@@ -33,7 +33,8 @@ function screen(guard: PromptGuard, set: TextSet): InjectionFinding | undefined 
   let best: InjectionFinding | undefined;
   for (const t of scoredUnits(texts)) {
     if (t.text.length === 0) continue;
-    const d = guard.scorePrepared(t);
+    // A lone text is the whole: its score is memoized for the poisoning guard too.
+    const d = texts.length === 1 ? set.wholeScore(guard) : guard.scorePrepared(t);
     if (!best || d.score > best.score) best = { score: d.score, reasons: d.reasons, at: t.at, role: t.role, text: t.text };
   }
   if (texts.length > 1) {
