@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import { expandingTextBench } from './expanding-text.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -52,6 +53,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   const upstream = await start('upstream');
+  const expanding = () => start('gateway', upstream, { BENCH_GUARD: '1', BENCH_BODY: '2mb' }, 'gateway-guard-2mb');
+  if (process.env.BENCH_ONLY === 'expanding') return expandingTextBench(await expanding(), ROUNDS * 3);
   // A webhook receiver that accepts connections and never answers.
   const hanging = http.createServer(() => undefined);
   await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
@@ -114,6 +117,7 @@ async function main() {
     }
   }
   await streamingBench({ direct: upstream, baseline: targets.baseline as string, gateway: targets.gateway as string, 'gateway-redact': redactTarget });
+  await expandingTextBench(await expanding(), ROUNDS * 3);
 }
 
 /** One streamed answer: total bytes, seconds, and ms until the first content byte. */

@@ -100,7 +100,8 @@ if (role === 'upstream') {
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const config = configSchema.parse({
     version: 1,
-    server: { listen: '127.0.0.1:0' },
+    // BENCH_BODY=2mb: a larger body limit (the 1 MB bodies of the expanding-text case).
+    server: { listen: '127.0.0.1:0', ...(process.env.BENCH_BODY ? { limits: { bodyBytes: process.env.BENCH_BODY } } : {}) },
     upstreams: { llm: { url: upstreamUrl } },
     ...(authMode ? { auth: { jwt: [{ issuer: 'bench', audience: 'bench', jwks: { keys: [jwk] }, algorithms: ['ES256'] }], apiKeys: {} } } : {}),
     ...(limitStore === 'redis' ? { state: { store: 'redis', redis: { url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `bulwark-bench:${process.pid}:` } } } : {}),

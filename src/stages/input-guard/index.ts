@@ -6,9 +6,9 @@ import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
 import { compileSchemaFile, describeSchemaErrors } from './json-schema-file.js';
 import { loadPromptGuard, type PromptGuard } from './detector/prompt-guard.js';
-import { preDecode, unicodeClean } from './detector/normalize.js';
+import { requestTexts, type RequestTexts } from './request-texts.js';
 import { screenForInjection, type InjectionFinding } from './screen.js';
-import { screenedTexts } from './texts.js';
+import { loadTokenDecoder } from './token-ids.js';
 
 type InputConfig = NonNullable<RouteConfig['input']>;
 
@@ -53,45 +53,61 @@ export const inputGuardStage = defineStage({
     const injection = input.promptInjection;
     const guard = injection ? promptGuard() : undefined;
     const includePrompts = config.events.includePrompts;
+    if (route.kind === 'openai-completions' || route.kind === 'openai-embeddings') {
+      // Warm the token-id decoder before the first request needs it; a failure is retried then.
+      loadTokenDecoder().catch(() => undefined);
+    }
+    const check = (ctx: RequestContext, got: RequestTexts): Verdict => {
+      if (!got.ok) return got.verdict;
+      const texts = got.set.texts;
+      if (input.maxPromptChars !== undefined) {
+        // Normalized text counts as what it expands to (U+FDFA is 1 character, 18 once normalized).
+        let chars = 0;
+        for (const t of texts) if (!t.definition) chars += Math.max(t.text.length, t.clean.length);
+        if (chars > input.maxPromptChars) return invalid(`The prompt exceeds ${input.maxPromptChars} characters.`, 'max_prompt_chars');
+      }
+      if (denyRes.length > 0) {
+        for (const t of texts) {
+          // Also on the text with invisible characters, tag characters and compatibility forms
+          // resolved (case kept: the pattern decides about case).
+          const hit = denyRes.findIndex((re) => re.test(t.text) || (t.clean !== t.text && re.test(t.clean)));
+          if (hit >= 0) return deny('INVALID_INPUT', 'The input contains content this route refuses.', { event: { reason: 'deny_pattern', details: { pattern: hit, at: t.at } } });
+        }
+      }
+      if (!injection || !guard) return CONTINUE;
+      const hidden = got.unscreenable[0];
+      if (hidden) {
+        // Model input the screen cannot read would pass unscreened: refused, never forwarded.
+        return deny('INVALID_INPUT', `The input holds content the prompt-injection screen cannot read (${hidden.what}).`, { event: { reason: 'unscreenable', details: { at: hidden.at, what: hidden.what, count: got.unscreenable.length } } });
+      }
+      const found = screenForInjection(guard, got.set);
+      if (!found || found.score < injection.threshold) return CONTINUE;
+      if (injection.action === 'block') {
+        return deny('PROMPT_INJECTION', 'The input was refused by the prompt-injection screen.', {
+          event: {
+            action: 'prompt.injection', severity: 'high', reason: found.reasons.join(',') || 'model',
+            details: { score: round(found.score), threshold: injection.threshold, action: 'block', at: found.at, ...(found.role ? { role: found.role } : {}), chars: found.text.length, ...(includePrompts ? { prompt: found.text } : {}) },
+          },
+        });
+      }
+      if (injection.action === 'flag') ctx.upstreamHeaders['x-bulwark-injection-score'] = String(round(found.score));
+      injectionEvent(events, ctx, found, injection.action, injection.threshold, includePrompts);
+      return CONTINUE;
+    };
+    const readsText = input.maxPromptChars !== undefined || denyRes.length > 0 || injection !== undefined;
     return {
       name: 'input-guard',
       phase: 'inspect-request',
-      onRequest(ctx): Verdict {
+      onRequest(ctx): Verdict | Promise<Verdict> {
         if (ctx.body.type !== 'json') return CONTINUE;
         const body = ctx.body.value;
         if (validate && !validate(body)) return invalid(`The body does not match the route schema: ${describeSchemaErrors(validate)}.`, 'schema');
         if (input.maxMessages !== undefined && Array.isArray(body.messages) && body.messages.length > input.maxMessages) {
           return invalid(`At most ${input.maxMessages} messages are accepted.`, 'max_messages');
         }
-        const texts = screenedTexts(route.kind, body, input.fields);
-        if (input.maxPromptChars !== undefined) {
-          let chars = 0;
-          for (const t of texts) if (!t.definition) chars += t.text.length;
-          if (chars > input.maxPromptChars) return invalid(`The prompt exceeds ${input.maxPromptChars} characters.`, 'max_prompt_chars');
-        }
-        if (denyRes.length > 0) {
-          for (const t of texts) {
-            // Also on the text with invisible characters, tag characters and compatibility forms
-            // resolved (case kept: the pattern decides about case).
-            const cleaned = unicodeClean(preDecode(t.text));
-            const hit = denyRes.findIndex((re) => re.test(t.text) || (cleaned !== t.text && re.test(cleaned)));
-            if (hit >= 0) return deny('INVALID_INPUT', 'The input contains content this route refuses.', { event: { reason: 'deny_pattern', details: { pattern: hit, at: t.at } } });
-          }
-        }
-        if (!injection || !guard) return CONTINUE;
-        const found = screenForInjection(guard, texts);
-        if (!found || found.score < injection.threshold) return CONTINUE;
-        if (injection.action === 'block') {
-          return deny('PROMPT_INJECTION', 'The input was refused by the prompt-injection screen.', {
-            event: {
-              action: 'prompt.injection', severity: 'high', reason: found.reasons.join(',') || 'model',
-              details: { score: round(found.score), threshold: injection.threshold, action: 'block', at: found.at, ...(found.role ? { role: found.role } : {}), chars: found.text.length, ...(includePrompts ? { prompt: found.text } : {}) },
-            },
-          });
-        }
-        if (injection.action === 'flag') ctx.upstreamHeaders['x-bulwark-injection-score'] = String(round(found.score));
-        injectionEvent(events, ctx, found, injection.action, injection.threshold, includePrompts);
-        return CONTINUE;
+        if (!readsText) return CONTINUE;
+        const got = requestTexts(ctx, route.kind, body, input.fields);
+        return got instanceof Promise ? got.then((g) => check(ctx, g)) : check(ctx, got);
       },
     };
   },

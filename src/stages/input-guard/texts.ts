@@ -1,59 +1,9 @@
 import type { RouteKind } from '../../config/schema-route.js';
+import { messageTexts, newExtraction, walkContent, type Extraction, type ScreenedText } from './message-walk.js';
 
-/** One piece of client text to screen, with where it came from (for events, never the text). */
-export interface ScreenedText {
-  /** e.g. `messages[2].content[0].text`, `system`, `/text` */
-  readonly at: string;
-  /** The message role when the text belongs to a message. */
-  readonly role?: string;
-  readonly text: string;
-  /** A tool or output definition rather than prompt text: screened, not counted by maxPromptChars. */
-  readonly definition?: true;
-}
+export type { Extraction, ScreenedText, TokenIdText, Unscreenable } from './message-walk.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * Text parts of a message content value: a string, or an array of parts (OpenAI `{type:'text',
- * text}`, Anthropic text blocks, tool results whose content is itself a string or parts).
- * Depth-bounded: content nests (tool_result in content), and the body depth limit is generous.
- */
-function contentTexts(content: unknown, at: string, role: string | undefined, out: ScreenedText[], depth = 0): void {
-  if (depth > 8) return;
-  if (typeof content === 'string') {
-    out.push({ at, role, text: content });
-    return;
-  }
-  if (!Array.isArray(content)) return;
-  content.forEach((part, i) => {
-    const here = `${at}[${i}]`;
-    if (typeof part === 'string') out.push({ at: here, role, text: part });
-    else if (isRecord(part)) {
-      for (const key of ['text', 'thinking', 'input_text', 'refusal'] as const) {
-        if (typeof part[key] === 'string') out.push({ at: `${here}.${key}`, role, text: part[key] as string });
-      }
-      if (part.content !== undefined) contentTexts(part.content, `${here}.content`, role, out, depth + 1);
-      // Anthropic tool_use input: arguments the model wrote earlier, replayed by the client.
-      if (part.input !== undefined && typeof part.input === 'object') out.push({ at: `${here}.input`, role, text: JSON.stringify(part.input) });
-    }
-  });
-}
-
-function messageTexts(messages: unknown, out: ScreenedText[]): void {
-  if (!Array.isArray(messages)) return;
-  messages.forEach((m, i) => {
-    if (!isRecord(m)) return;
-    const role = typeof m.role === 'string' ? m.role : undefined;
-    contentTexts(m.content, `messages[${i}].content`, role, out);
-    if (typeof m.name === 'string') out.push({ at: `messages[${i}].name`, role, text: m.name });
-    if (Array.isArray(m.tool_calls)) {
-      m.tool_calls.forEach((c, j) => {
-        const fn = isRecord(c) && isRecord(c.function) ? c.function : undefined;
-        if (fn && typeof fn.arguments === 'string') out.push({ at: `messages[${i}].tool_calls[${j}].function.arguments`, role, text: fn.arguments });
-      });
-    }
-  });
-}
 
 /**
  * Every string of a JSON Schema the model reads (tool parameters, structured output): values
@@ -66,7 +16,7 @@ function schemaTexts(schema: unknown, at: string, out: ScreenedText[]): void {
   const walk = (v: unknown, depth: number): void => {
     if (typeof v === 'string') parts.push(v);
     else if (typeof v !== 'object' || v === null) return;
-    else if (depth > 16) parts.push(JSON.stringify(v).slice(0, 64 * 1024));
+    else if (depth > 16) parts.push(JSON.stringify(v)); // whole: the body limit bounds it
     else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
     else {
       // Keys read as words too: a property may be named with an instruction.
@@ -84,7 +34,8 @@ function schemaTexts(schema: unknown, at: string, out: ScreenedText[]): void {
  * parameter schemas (a poisoned tool description is an injection like any other), the
  * structured-output schema, and OpenAI predicted output.
  */
-function definitionTexts(body: Record<string, unknown>, out: ScreenedText[]): void {
+function definitionTexts(body: Record<string, unknown>, ex: Extraction): void {
+  const out = ex.texts;
   if (Array.isArray(body.tools)) {
     body.tools.forEach((t, i) => {
       if (!isRecord(t)) return;
@@ -107,7 +58,7 @@ function definitionTexts(body: Record<string, unknown>, out: ScreenedText[]): vo
     if (typeof rf.json_schema.description === 'string') out.push({ at: 'response_format.json_schema.description', text: rf.json_schema.description, definition: true });
     schemaTexts(rf.json_schema.schema, 'response_format.json_schema.schema', out);
   }
-  if (isRecord(body.prediction)) contentTexts(body.prediction.content, 'prediction.content', undefined, out);
+  if (isRecord(body.prediction)) walkContent(body.prediction.content, 'prediction.content', undefined, ex);
 }
 
 /** The value at a JSON pointer (RFC 6901), or undefined. */
@@ -126,45 +77,73 @@ export function atPointer(doc: unknown, pointer: string): unknown {
   return cur;
 }
 
-/** Every string under a value (a picked field may be an object or array of texts). */
-function allStrings(v: unknown, at: string, out: ScreenedText[], depth = 0): void {
-  if (depth > 32) return;
-  if (typeof v === 'string') out.push({ at, text: v });
-  else if (Array.isArray(v)) v.forEach((x, i) => allStrings(x, `${at}/${i}`, out, depth + 1));
-  else if (isRecord(v)) for (const [k, x] of Object.entries(v)) allStrings(x, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, out, depth + 1);
+/** Every string under a value (a picked field may be an object or array of texts), at any depth. */
+function allStrings(root: unknown, at: string, out: ScreenedText[]): void {
+  const stack: Array<{ v: unknown; at: string }> = [{ v: root, at }];
+  while (stack.length > 0) {
+    const { v, at: here } = stack.pop() as { v: unknown; at: string };
+    if (typeof v === 'string') out.push({ at: here, text: v });
+    else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], at: `${here}/${i}` });
+    else if (isRecord(v)) {
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, x] = entries[i] as [string, unknown];
+        stack.push({ v: x, at: `${here}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+      }
+    }
+  }
 }
 
 /**
- * The texts a model will read from a request body (G-7.1): every message of every role, tool
- * calls and results, multi-part content, the Anthropic `system`, tool and function definitions,
- * structured-output schemas, predicted output, completions prompts, embeddings inputs; for `json`
- * routes, the fields named by JSON pointer (all of the body when none are).
+ * Completions `prompt` and embeddings `input`: a string, strings, token ids, or arrays of token
+ * ids (one per input). Token ids are model input like any text: decoded by the stage.
  */
-export function screenedTexts(kind: RouteKind, body: Record<string, unknown>, fields: readonly string[] | undefined): ScreenedText[] {
-  const out: ScreenedText[] = [];
+function promptInput(v: unknown, at: string, ex: Extraction): void {
+  if (typeof v === 'string') ex.texts.push({ at, text: v });
+  if (!Array.isArray(v)) return;
+  if (v.length > 0 && v.every((x) => typeof x === 'number')) {
+    ex.tokenIds.push({ at, ids: v as number[] });
+    return;
+  }
+  v.forEach((item, i) => {
+    if (typeof item === 'string') ex.texts.push({ at: `${at}[${i}]`, text: item });
+    else if (Array.isArray(item)) {
+      if (item.every((x) => typeof x === 'number')) ex.tokenIds.push({ at: `${at}[${i}]`, ids: item as number[] });
+      else walkContent(item, `${at}[${i}]`, undefined, ex);
+    } else walkContent(item, `${at}[${i}]`, undefined, ex);
+  });
+}
+
+/**
+ * The texts a model will read from a request body (G-7.1), per route kind; the full list, field
+ * by field, is the table in this stage's README. Token ids are returned for the stage to decode;
+ * content the gateway cannot read is listed as unscreenable.
+ */
+export function extractTexts(kind: RouteKind, body: Record<string, unknown>, fields: readonly string[] | undefined): Extraction {
+  const ex = newExtraction();
   switch (kind) {
     case 'openai-chat':
-      messageTexts(body.messages, out);
-      definitionTexts(body, out);
+      messageTexts(body.messages, ex);
+      definitionTexts(body, ex);
       break;
     case 'anthropic-messages':
-      contentTexts(body.system, 'system', 'system', out);
-      messageTexts(body.messages, out);
-      definitionTexts(body, out);
+      walkContent(body.system, 'system', 'system', ex);
+      messageTexts(body.messages, ex);
+      definitionTexts(body, ex);
       break;
     case 'openai-completions':
-      contentTexts(body.prompt, 'prompt', undefined, out);
-      if (typeof body.suffix === 'string') out.push({ at: 'suffix', text: body.suffix });
+      promptInput(body.prompt, 'prompt', ex);
+      if (typeof body.suffix === 'string') ex.texts.push({ at: 'suffix', text: body.suffix });
       break;
     case 'openai-embeddings':
-      contentTexts(body.input, 'input', undefined, out);
+      promptInput(body.input, 'input', ex);
       break;
     case 'json':
-      if (fields && fields.length > 0) for (const f of fields) allStrings(atPointer(body, f), f, out);
-      else allStrings(body, '', out);
+      if (fields && fields.length > 0) for (const f of fields) allStrings(atPointer(body, f), f, ex.texts);
+      else allStrings(body, '', ex.texts);
       break;
     case 'passthrough':
       break;
   }
-  return out;
+  return ex;
 }

@@ -1,14 +1,14 @@
 import type { RouteConfig } from '../../config/schema-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { defineStage } from '../../core/stage.js';
-import { CONTINUE, deny, type Verdict } from '../../core/verdict.js';
+import { CONTINUE, deny, type Deny, type Verdict } from '../../core/verdict.js';
 import type { EventBus } from '../../events/bus.js';
 import type { Store } from '../../stores/store.js';
 import { promptGuard } from '../input-guard/index.js';
-import { screenedTexts } from '../input-guard/texts.js';
+import { requestTexts } from '../input-guard/request-texts.js';
 import { createCounters, type Counters } from '../rate-limit/counters.js';
 import { Quarantine } from './quarantine.js';
-import { hammingDistance, NEAR_DUPLICATE_BITS, simhash } from './simhash.js';
+import { hammingDistance, NEAR_DUPLICATE_BITS, simhashOfNormalized } from './simhash.js';
 
 type PoisoningConfig = NonNullable<NonNullable<RouteConfig['input']>['poisoning']>;
 
@@ -48,14 +48,17 @@ interface Finding {
   score: number | undefined;
 }
 
-async function inspect(ctx: RequestContext, route: RouteConfig, cfg: PoisoningConfig, threshold: number, store: Store, counters: Counters): Promise<Finding> {
+async function inspect(ctx: RequestContext, route: RouteConfig, cfg: PoisoningConfig, threshold: number, store: Store, counters: Counters): Promise<Finding | Deny> {
   const body = ctx.body.type === 'json' ? ctx.body.value : {};
-  const text = screenedTexts(route.kind, body, route.input?.fields).map((t) => t.text).join('\n');
+  // The texts the input guard already normalized for this request (or normalized here, once).
+  const got = await requestTexts(ctx, route.kind, body, route.input?.fields);
+  if (!got.ok) return got.verdict;
+  const whole = got.set.whole();
   const reasons: string[] = [];
-  const score = text.length > 0 ? promptGuard().score(text).score : undefined;
+  const score = whole.raw.length > 0 ? got.set.wholeScore(promptGuard()).score : undefined;
   if (score !== undefined && score >= threshold) reasons.push('injection');
   const who = clientOf(ctx);
-  if (text.length > 0 && (await nearCopies(store, `poison:sim:${route.name}:${who}`, simhash(text), cfg.duplicates.within)) >= cfg.duplicates.max) reasons.push('near_duplicate_flood');
+  if (whole.raw.length > 0 && (await nearCopies(store, `poison:sim:${route.name}:${who}`, simhashOfNormalized(whole.lines), cfg.duplicates.within)) >= cfg.duplicates.max) reasons.push('near_duplicate_flood');
   const volume = await counters.hit(`poison:vol:${route.name}:${who}`, cfg.volume.max, cfg.volume.per);
   if (volume !== 'allow' && !volume.allowed) reasons.push('volume');
   return { reasons, score };
@@ -88,6 +91,7 @@ export const poisoningStage = defineStage({
       async onRequest(ctx): Promise<Verdict> {
         if (ctx.body.type !== 'json') return CONTINUE;
         const f = await inspect(ctx, route, cfg, threshold, store, counters);
+        if ('action' in f) return f;
         if (f.reasons.length === 0) return CONTINUE;
         const scoreField = f.score !== undefined ? { score: Math.round(f.score * 1000) / 1000 } : {};
         if (cfg.action === 'log') {

@@ -21,7 +21,12 @@ function fnv64(s: string): bigint {
  * Work is bounded to the first 20,000 words.
  */
 export function simhash(text: string): bigint {
-  const words = normalizeText(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 20_000);
+  return simhashOfNormalized(normalizeText(text));
+}
+
+/** `simhash` of a text already normalized (`normalizeText`, or its line-keeping form). */
+export function simhashOfNormalized(normalized: string): bigint {
+  const words = normalized.split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 20_000);
   const shingles = words.length < 3 ? [words.join(' ')] : words.slice(0, -2).map((_, i) => `${words[i]} ${words[i + 1]} ${words[i + 2]}`);
   const v = new Int32Array(64);
   for (const sh of shingles) {

@@ -12,12 +12,10 @@
  * are screened as well.
  */
 import { decodeMorse } from './morse.js';
+import { stripMarksAndInvisible } from './strip.js';
 
-// Invisible / format characters. \p{Cf} covers U+200B–U+200F, U+2060–U+2064, U+FEFF, U+00AD,
-// the bidi controls U+202A–U+202E and U+2066–U+2069, U+180E and the tag block; the others are
-// invisible fillers that are not Cf.
-const INVISIBLE = /[\p{Cf}\u034F\u115F\u1160\u17B4\u17B5\u3164\uFFA0\uFE00-\uFE0F]|\uDB40[\uDD00-\uDDEF]/gu;
-const MARKS = /\p{M}+/gu;
+export { stripMarksAndInvisible };
+
 const TAG_CHARS = /[\u{E0000}-\u{E007F}]/gu;
 const HAS_TAG = /[\u{E0000}-\u{E007F}]/u;
 const JSON_ESCAPE = /\\u([0-9a-fA-F]{4})/g;
@@ -43,8 +41,18 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 const LETTER_WORD = /[\p{L}\p{N}]+/gu;
 const LATIN_LETTER = /[a-zA-Z\u00C0-\u024F]/;
 
-function foldConfusables(s: string): string {
-  if (!CYR_GREEK.test(s)) return s;
+/** Whether a text has Cyrillic or Greek characters (else confusable folding leaves it alone). */
+export function hasCyrillicOrGreek(s: string): boolean {
+  return CYR_GREEK.test(s);
+}
+
+/** Latin letters and Cyrillic/Greek characters of a text: what the confusable folding decides on. */
+export interface ScriptCounts {
+  latin: number;
+  foreign: number;
+}
+
+export function scriptCounts(s: string): ScriptCounts {
   let foreign = 0;
   let latin = 0;
   for (let i = 0; i < s.length; i++) {
@@ -52,8 +60,22 @@ function foldConfusables(s: string): string {
     if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) latin++;
     else if (c >= 0x370 && c <= 0x52f) foreign++;
   }
-  const mostlyLatin = latin > 2 * foreign;
-  if (latin === 0) return s; // no Latin letters at all: nothing to fold into
+  return { latin, foreign };
+}
+
+/**
+ * `mostlyLatin` given: the decision of a larger text this one is a piece of (a message of a
+ * conversation), so pieces folded one by one and joined with line breaks equal the whole folded.
+ */
+function foldConfusables(s: string, mostlyLatinOf?: boolean): string {
+  if (!CYR_GREEK.test(s)) return s;
+  let mostlyLatin: boolean;
+  if (mostlyLatinOf !== undefined) mostlyLatin = mostlyLatinOf;
+  else {
+    const { latin, foreign } = scriptCounts(s);
+    if (latin === 0) return s; // no Latin letters at all: nothing to fold into
+    mostlyLatin = latin > 2 * foreign;
+  }
   return s.replace(LETTER_WORD, (word) => {
     if (!CYR_GREEK.test(word)) return word;
     const mixed = LATIN_LETTER.test(word);
@@ -66,6 +88,11 @@ function foldConfusables(s: string): string {
     for (const ch of word) out += CONFUSABLES[ch] ?? ch;
     return out;
   });
+}
+
+/** The folding decision of a text from its counts (`scriptCounts`, summed over pieces). */
+export function mostlyLatin(c: ScriptCounts): boolean {
+  return c.latin > 2 * c.foreign;
 }
 
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
@@ -127,33 +154,18 @@ export function preDecode(s: string): string {
   return decodeTags(t);
 }
 
+/**
+ * Work done by the two normalization passes since the process started: calls and characters
+ * read. The input guard normalizes each text once per request; tests hold it to that by these.
+ */
+export const normalizeWork = { cleanCalls: 0, cleanChars: 0, foldCalls: 0, foldChars: 0 };
+
 /** Unicode canonicalisation without case folding (keeps base64 intact). */
 export function unicodeClean(s: string): string {
+  normalizeWork.cleanCalls++;
+  normalizeWork.cleanChars += s.length;
   if (!NON_ASCII.test(s)) return s;
-  const d = s.normalize('NFKD');
-  const fast = stripMarksFast(d);
-  return (fast ?? d.replace(MARKS, '').replace(INVISIBLE, '')).normalize('NFC');
-}
-
-/**
- * `d.replace(MARKS, '').replace(INVISIBLE, '')` for text made only of code points below U+0530
- * (Latin, Greek, Cyrillic: the common case) without regex scans; `undefined` for anything else.
- * Below U+0530 the only marks are U+0300–U+036F and U+0483–U+0489 and the only invisible is U+00AD.
- */
-function stripMarksFast(d: string): string | undefined {
-  let out: string | undefined;
-  let from = 0;
-  for (let i = 0; i < d.length; i++) {
-    const c = d.charCodeAt(i);
-    if (c < 0x300) {
-      if (c !== 0xad) continue;
-    } else if (c >= 0x370 && c < 0x530) {
-      if (c < 0x483 || c > 0x489) continue;
-    } else if (c > 0x36f) return undefined;
-    out = (out ?? '') + d.slice(from, i);
-    from = i + 1;
-  }
-  return out === undefined ? d : out + d.slice(from);
+  return stripMarksAndInvisible(s.normalize('NFKD')).normalize('NFC');
 }
 
 const HSPACE_RUN = /[^\S\n]{2,}|[^\S\n ]/g; // = /[^\S\n]+/g when replaced by ' '
@@ -162,6 +174,8 @@ const SPACE_RUN = /\s{2,}|[^\S ]/g; // = /\s+/g when replaced by ' '
 export interface NormalizeOptions {
   /** Keep line breaks (collapsed to one `\n`); horizontal whitespace is still collapsed. */
   keepLines?: boolean;
+  /** The Cyrillic/Greek folding decision of the whole this text is a piece of (see `foldConfusables`). */
+  mostlyLatin?: boolean;
 }
 
 export function normalizeText(s: string, opts: NormalizeOptions = {}): string {
@@ -170,8 +184,10 @@ export function normalizeText(s: string, opts: NormalizeOptions = {}): string {
 
 /** `normalizeText` for input that already went through `unicodeClean(preDecode(…))`. */
 export function normalizeCleaned(cleaned: string, opts: NormalizeOptions = {}): string {
+  normalizeWork.foldCalls++;
+  normalizeWork.foldChars += cleaned.length;
   let t = cleaned;
-  t = foldConfusables(t);
+  t = foldConfusables(t, opts.mostlyLatin);
   t = t.toLowerCase();
   if (t.length >= 7) t = t.replace(SPACED_LETTERS, (m) => m.replace(SPACED_SEP, ''));
   t = foldLeet(t);

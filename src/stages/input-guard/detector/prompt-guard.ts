@@ -30,8 +30,25 @@ export interface Detection {
   reasons: string[];
 }
 
+/** A text with its normalized forms, computed by the caller once for every check that reads it. */
+export interface PreparedInput {
+  readonly raw: string;
+  /** `unicodeClean(preDecode(raw))` */
+  readonly clean: string;
+  /** `normalizeCleaned(clean, { keepLines: true })` */
+  readonly lines: string;
+}
+
+/** The normalized forms of a text, as `score` computes them. */
+export function prepareInput(raw: string): PreparedInput {
+  const clean = unicodeClean(preDecode(raw));
+  return { raw, clean, lines: normalizeCleaned(clean, { keepLines: true }) };
+}
+
 export interface PromptGuard {
   score(text: string): Detection;
+  /** `score` on a text already normalized (the input guard normalizes each text once per request). */
+  scorePrepared(input: PreparedInput): Detection;
   readonly version: string;
   /** Recommended decision threshold on `score` (always OPERATING_POINT: scores are mapped onto it). */
   readonly threshold: number;
@@ -77,8 +94,11 @@ function chunks(s: string, size: number): string[] {
 
 /** Everything the model and the rules need from a text. Shared by training and scoring. */
 export function analyze(text: string, cfg: FeatureConfig): Analysis {
-  const clean = unicodeClean(preDecode(text));
-  const lines = normalizeCleaned(clean, { keepLines: true });
+  return analyzePrepared(prepareInput(text), cfg);
+}
+
+export function analyzePrepared(input: PreparedInput, cfg: FeatureConfig): Analysis {
+  const { raw: text, clean, lines } = input;
   const flat = lines.replace(/\n/g, ' ');
   const hits = runRules(flat, lines);
   const doc = docSignals(lines);
@@ -151,24 +171,29 @@ export function createPromptGuard(model: TrainedModel): PromptGuard {
   const { a, b } = model.calibration;
   const threshold = model.threshold;
   const ruleScore = Math.max(model.ruleScore, threshold);
+  const scorePrepared = (input: PreparedInput): Detection => {
+    if (input.raw.length === 0) return { score: 0, reasons: [] };
+    const an = analyzePrepared(input, cfg);
+    let best = -Infinity;
+    for (const v of an.vectors) {
+      const m = margin(model.weights, model.bias, v);
+      if (m > best) best = m;
+    }
+    const p = sigmoid(a * best + b);
+    const reasons = an.reasons.slice();
+    let score = p;
+    if (reasons.length > 0) score = Math.max(p, ruleScore);
+    if (p >= threshold) reasons.push('model');
+    return { score: toOperatingScale(Math.min(1, Math.max(0, score)), threshold), reasons };
+  };
   return {
     version: model.version,
     threshold: OPERATING_POINT,
     score(text: string): Detection {
       if (typeof text !== 'string' || text.length === 0) return { score: 0, reasons: [] };
-      const an = analyze(text, cfg);
-      let best = -Infinity;
-      for (const v of an.vectors) {
-        const m = margin(model.weights, model.bias, v);
-        if (m > best) best = m;
-      }
-      const p = sigmoid(a * best + b);
-      const reasons = an.reasons.slice();
-      let score = p;
-      if (reasons.length > 0) score = Math.max(p, ruleScore);
-      if (p >= threshold) reasons.push('model');
-      return { score: toOperatingScale(Math.min(1, Math.max(0, score)), threshold), reasons };
+      return scorePrepared(prepareInput(text));
     },
+    scorePrepared,
   };
 }
 
