@@ -64,6 +64,16 @@ const input = z.strictObject({
   maxMessages: z.number().int().positive().optional(),
   maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped).'),
   clampTokens: z.boolean().prefault(false).describe('Clamp max_tokens to maxTokens in what is forwarded instead of refusing.'),
+  maxTokensField: z
+    .enum(['max_tokens', 'max_completion_tokens'])
+    .prefault('max_tokens')
+    .describe('openai-chat: the field in which the gateway sets maxTokens upstream when a request leaves its cap out (null or absent). max_completion_tokens for OpenAI reasoning models, which refuse max_tokens.'),
+  maxChoices: z
+    .number()
+    .int()
+    .positive()
+    .prefault(1)
+    .describe('Largest `n` (and completions `best_of`) a request may ask for; above it 400. Each choice is reserved against the token budget at the full output cap.'),
   promptInjection: injection.optional(),
   deny: z.array(z.string()).optional().describe('Regexes refused in screened text (JavaScript syntax, u flag, case-sensitive; a leading (?i), (?s) or (?m) sets that flag); checked for ReDoS at load.'),
   canary: z.boolean().optional(),

@@ -13,20 +13,28 @@ const chatMessage = z.looseObject({
   name: z.string().optional(),
 });
 const tokenCount = z.number().int().nonnegative();
+// Typed so that a lax upstream (pydantic coerces "64" to 64) never reads more choices than the gateway counted.
+const choiceCount = z.number().int().positive().nullable().optional();
+const streamOptions = z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional();
 
 const openaiChat = z.looseObject({
   model: z.string().min(1),
   messages: z.array(chatMessage).min(1),
   stream: z.boolean().optional(),
+  stream_options: streamOptions,
   max_tokens: tokenCount.nullable().optional(),
   max_completion_tokens: tokenCount.nullable().optional(),
+  n: choiceCount,
 });
 
 const openaiCompletions = z.looseObject({
   model: z.string().min(1),
   prompt: z.union([text, z.array(text).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int())).min(1)]),
   stream: z.boolean().optional(),
+  stream_options: streamOptions,
   max_tokens: tokenCount.nullable().optional(),
+  n: choiceCount,
+  best_of: choiceCount,
 });
 
 const openaiEmbeddings = z.looseObject({
@@ -37,7 +45,8 @@ const openaiEmbeddings = z.looseObject({
 const anthropicBlock = z.looseObject({ type: z.string(), text: z.string().optional() });
 const anthropicMessages = z.looseObject({
   model: z.string().min(1),
-  max_tokens: tokenCount,
+  // Required by Anthropic; enforceOutputCaps requires it unless the route sets the cap itself.
+  max_tokens: tokenCount.nullable().optional(),
   messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.union([text, z.array(anthropicBlock)]) })).min(1),
   system: z.union([text, z.array(anthropicBlock)]).optional(),
   stream: z.boolean().optional(),
@@ -58,6 +67,16 @@ export const MAX_TOKEN_FIELDS: Record<RouteKind, readonly string[]> = {
   'openai-chat': ['max_tokens', 'max_completion_tokens'],
   'openai-completions': ['max_tokens'],
   'anthropic-messages': ['max_tokens'],
+  'openai-embeddings': [],
+  json: [],
+  passthrough: [],
+};
+
+/** The fields whose value multiplies the output (each choice is a whole answer), per kind. */
+export const CHOICE_FIELDS: Record<RouteKind, readonly string[]> = {
+  'openai-chat': ['n'],
+  'openai-completions': ['n', 'best_of'],
+  'anthropic-messages': [],
   'openai-embeddings': [],
   json: [],
   passthrough: [],

@@ -32,6 +32,14 @@ describe('usage from JSON answers', () => {
     assert.deepEqual(observe({ contentType: 'application/vnd.api+json' }, '{"usage":{"prompt_tokens":1,"completion_tokens":2}}').usage, { input: 1, output: 2 });
   });
 
+  it('count reasoning tokens as output even where a server reports them apart', () => {
+    const openai = { prompt_tokens: 10, completion_tokens: 500, total_tokens: 510, completion_tokens_details: { reasoning_tokens: 480 } };
+    assert.deepEqual(json({ usage: openai }).usage, { input: 10, output: 500 }, 'OpenAI: reasoning is inside completion_tokens, not added twice');
+    assert.deepEqual(json({ usage: { prompt_tokens: 10, completion_tokens: 20, completion_tokens_details: { reasoning_tokens: 480 } } }).usage, { input: 10, output: 480 });
+    assert.deepEqual(json({ usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 510 } }).usage, { input: 10, output: 500 }, 'a total above the parts');
+    assert.deepEqual(json({ object: 'response', usage: { input_tokens: 5, output_tokens: 3, output_tokens_details: { reasoning_tokens: 90 } } }).usage, { input: 5, output: 90 });
+  });
+
   it('ignore missing, invalid and non-numeric usage', () => {
     assert.equal(json({ choices: [] }).usage, undefined);
     assert.equal(json({ usage: { prompt_tokens: -1, completion_tokens: '5' } }).usage, undefined);

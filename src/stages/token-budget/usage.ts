@@ -42,10 +42,15 @@ class UsageTally {
 
   add(u: unknown): void {
     if (!isRecord(u)) return;
-    for (const key of ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens']) {
-      const n = tokenCount(u[key]);
-      if (n !== undefined) this.fields.set(key, Math.max(n, this.fields.get(key) ?? 0));
-    }
+    for (const key of ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'total_tokens']) this.set(key, u[key]);
+    // Reasoning tokens: OpenAI counts them inside completion_tokens / output_tokens, but they are
+    // billed output whatever a compatible server does with them, so output is never below them.
+    for (const details of [u.completion_tokens_details, u.output_tokens_details]) if (isRecord(details)) this.set('reasoning_tokens', details.reasoning_tokens);
+  }
+
+  private set(key: string, v: unknown): void {
+    const n = tokenCount(v);
+    if (n !== undefined) this.fields.set(key, Math.max(n, this.fields.get(key) ?? 0));
   }
 
   result(): Usage | undefined {
@@ -56,7 +61,9 @@ class UsageTally {
     // cached_tokens are a subset of input_tokens, so they are not added).
     const usesInputNames = this.fields.has('input_tokens') || this.fields.has('cache_creation_input_tokens') || this.fields.has('cache_read_input_tokens');
     const input = usesInputNames ? f('input_tokens') + f('cache_creation_input_tokens') + f('cache_read_input_tokens') : f('prompt_tokens');
-    const output = this.fields.has('output_tokens') ? f('output_tokens') : f('completion_tokens');
+    let output = Math.max(this.fields.has('output_tokens') ? f('output_tokens') : f('completion_tokens'), f('reasoning_tokens'));
+    // A total above the parts counts something the parts left out (reasoning reported apart).
+    if (f('total_tokens') > input + output) output = f('total_tokens') - input;
     return { input, output };
   }
 }
