@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
 import type { BulwarkConfigInput } from '../src/config/schema.js';
 import { startFixture } from './helpers/fixture.js';
 import { startGreedyLlm } from './helpers/greedy-llm.js';
@@ -14,7 +17,7 @@ const PARALLEL = 50;
  * spends every token it is allowed. They leave the cap out, ask for 4 choices, and half of them
  * stream without asking for usage: every way a request could spend more than it reserved.
  */
-async function burst(state: BulwarkConfigInput['state']): Promise<void> {
+async function burst(state: BulwarkConfigInput['state'], t: TestContext): Promise<void> {
   const llm = await startGreedyLlm();
   const f = await startFixture({
     upstreams: { llm: { url: llm.url } },
@@ -32,6 +35,7 @@ async function burst(state: BulwarkConfigInput['state']): Promise<void> {
     assert.ok(llm.billed() <= BUDGET + reservation, `the upstream billed ${llm.billed()} for ${admitted} requests: over ${BUDGET} + one reservation (${reservation})`);
     const settled = await spentSettled(f.gw.store, 'chat', llm.billed());
     assert.ok(settled <= BUDGET + reservation, `the budget's window holds ${settled}`);
+    t.diagnostic(`${admitted}/${PARALLEL} admitted, ${llm.billed()} billed, ${settled} in the window (budget ${BUDGET}, reservation ${reservation})`);
   } finally {
     await f.close();
     await llm.close();
@@ -39,6 +43,14 @@ async function burst(state: BulwarkConfigInput['state']): Promise<void> {
 }
 
 describe('50 concurrent requests never spend more than the budget plus one reservation', () => {
-  it('with the memory store', () => burst(undefined));
-  it('with a real Redis store', () => burst({ store: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix: `bulwark-test:${randomUUID()}:` } }));
+  it('with the memory store', (t) => burst(undefined, t));
+  it('with a real Redis store', (t) => burst({ store: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix: `bulwark-test:${randomUUID()}:` } }, t));
+  it('with a SQLite store', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-budget-'));
+    try {
+      await burst({ store: 'sqlite', sqlite: { path: join(dir, 'state.db') } }, t);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

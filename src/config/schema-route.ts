@@ -62,7 +62,7 @@ const input = z.strictObject({
   schema: z.string().prefault('builtin').describe('"builtin" (the kind\'s schema) or a JSON Schema file checked on top of it.'),
   maxPromptChars: z.number().int().positive().optional(),
   maxMessages: z.number().int().positive().optional(),
-  maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped).'),
+  maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped); a request that leaves the cap out (absent or null) is forwarded with this one, which the token budget reserves.'),
   clampTokens: z.boolean().prefault(false).describe('Clamp max_tokens to maxTokens in what is forwarded instead of refusing.'),
   maxTokensField: z
     .enum(['max_tokens', 'max_completion_tokens'])
