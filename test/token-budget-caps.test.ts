@@ -64,6 +64,20 @@ describe('an output cap the client cannot leave out', () => {
     }
   });
 
+  it('another server\'s length field that would override the cap is refused, nothing forwarded', async () => {
+    const g = await gatewayOverGreedy([llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 } })]);
+    try {
+      for (const extra of [{ n_predict: -1 }, { max_tokens: 10, max_new_tokens: 4000 }, { options: { num_predict: -1 } }]) {
+        const r = await postChat(g.f.url, extra);
+        assert.equal(r.status, 400, JSON.stringify(extra));
+        assert.equal(r.json().code, 'INVALID_INPUT');
+      }
+      assert.equal(g.llm.exchanges.length, 0);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('a budget of 1,000 tokens is never overspent by requests that leave the cap out', async () => {
     const g = await gatewayOverGreedy([llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(1000) })]);
     try {

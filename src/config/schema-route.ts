@@ -73,7 +73,7 @@ const input = z.strictObject({
     .int()
     .positive()
     .prefault(1)
-    .describe('Largest `n` (and completions `best_of`) a request may ask for; above it 400. Each choice is reserved against the token budget at the full output cap.'),
+    .describe('Largest `n` (and `best_of`) a chat or completions request may ask for; above it 400. Each choice is reserved against the token budget at the full output cap.'),
   promptInjection: injection.optional(),
   deny: z.array(z.string()).optional().describe('Regexes refused in screened text (JavaScript syntax, u flag, case-sensitive; a leading (?i), (?s) or (?m) sets that flag); checked for ReDoS at load.'),
   canary: z.boolean().optional(),

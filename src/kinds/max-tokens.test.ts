@@ -40,6 +40,16 @@ describe('output caps', () => {
     assert.deepEqual(enforceOutputCaps('openai-embeddings', {}, cfg()), { ok: true, clamped: false });
   });
 
+  it('refuse the length fields of other servers that would override the cap', () => {
+    for (const body of [{ n_predict: -1 }, { max_tokens: 10, max_new_tokens: 5000 }, { num_predict: 9 }, { options: { num_predict: -1 } }]) {
+      const r = enforceOutputCaps('openai-chat', body, cfg());
+      assert.equal(r.ok, false, JSON.stringify(body));
+      assert.equal(r.ok ? '' : r.reason, 'max_tokens');
+    }
+    assert.equal(enforceOutputCaps('openai-completions', { n_predict: 1 }, cfg()).ok, false);
+    assert.equal(enforceOutputCaps('openai-chat', { n_predict: -1 }, cfg({ maxTokens: undefined })).ok, true, 'a route without a cap has none to protect');
+  });
+
   it('refuse more choices than maxChoices, whatever the cap', () => {
     assert.deepEqual(enforceOutputCaps('openai-chat', { n: 2 }, cfg({ maxTokens: undefined })), { ok: false, detail: 'n must be at most 1', reason: 'max_choices' });
     assert.equal(enforceOutputCaps('openai-chat', { n: 4 }, cfg({ maxChoices: 4 })).ok, true);
@@ -47,5 +57,6 @@ describe('output caps', () => {
     assert.equal(enforceOutputCaps('anthropic-messages', { n: 5, max_tokens: 1 }, cfg()).ok, true, 'not a field Anthropic reads');
     assert.equal(outputChoices('openai-completions', { n: 2, best_of: 3 }), 3);
     assert.equal(outputChoices('openai-chat', { n: null }), 1);
+    assert.equal(outputChoices('openai-chat', { n: 2, best_of: 3 }), 3, 'vLLM reads best_of on chat too');
   });
 });

@@ -1,5 +1,7 @@
 import type { RouteKind } from '../config/schema-route.js';
-import { CHOICE_FIELDS, MAX_TOKEN_FIELDS } from './request-schemas.js';
+import { CHOICE_FIELDS, FOREIGN_CAP_FIELDS, MAX_TOKEN_FIELDS } from './request-schemas.js';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The route's output settings (`input.*`), with their defaults applied. */
 export interface OutputCapConfig {
@@ -18,7 +20,8 @@ export type OutputCapCheck = { ok: true; clamped: boolean } | { ok: false; detai
  * guaranteed non-negative integers or null (so NaN, floats, strings and 1e400 never get here).
  *
  * - Choices (`n`, `best_of`) above the route's `maxChoices` are refused: each is a whole answer.
- * - A cap above `maxTokens` is refused, or clamped.
+ * - A cap above `maxTokens` is refused, or clamped; another server's length field (`n_predict`,
+ *   ...) that would override it is refused.
  * - A request that leaves the cap out (absent or null) gets `maxTokens` written in: null means
  *   "the model's own limit" upstream, which no reservation could cover. Null fields are dropped,
  *   so the upstream reads exactly one cap.
@@ -35,6 +38,12 @@ export function enforceOutputCaps(kind: RouteKind, body: Record<string, unknown>
     // Anthropic requires the cap; without a route cap to fill in, the request must carry it.
     if (kind === 'anthropic-messages' && typeof body.max_tokens !== 'number') return { ok: false, detail: 'max_tokens: a number is required', reason: 'schema' };
     return { ok: true, clamped: false };
+  }
+  const options = body.options;
+  for (const field of FOREIGN_CAP_FIELDS) {
+    if (Object.hasOwn(body, field) || (isRecord(options) && Object.hasOwn(options, field))) {
+      return { ok: false, detail: `${field} is not accepted: the output cap is ${fields.join(' / ')}`, reason: 'max_tokens' };
+    }
   }
   let clamped = false;
   let capped = false;

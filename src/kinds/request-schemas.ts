@@ -25,6 +25,7 @@ const openaiChat = z.looseObject({
   max_tokens: tokenCount.nullable().optional(),
   max_completion_tokens: tokenCount.nullable().optional(),
   n: choiceCount,
+  best_of: choiceCount,
 });
 
 const openaiCompletions = z.looseObject({
@@ -72,9 +73,17 @@ export const MAX_TOKEN_FIELDS: Record<RouteKind, readonly string[]> = {
   passthrough: [],
 };
 
+/**
+ * Length fields of OpenAI-compatible servers that override the kind's own cap: llama.cpp reads
+ * `n_predict` before `max_tokens`, Hugging Face TGI `max_new_tokens`, Ollama `num_predict`
+ * (also under `options`). On a capped route they would lift the cap the budget reserved.
+ */
+export const FOREIGN_CAP_FIELDS: readonly string[] = ['n_predict', 'max_new_tokens', 'num_predict'];
+
 /** The fields whose value multiplies the output (each choice is a whole answer), per kind. */
 export const CHOICE_FIELDS: Record<RouteKind, readonly string[]> = {
-  'openai-chat': ['n'],
+  // best_of: vLLM accepts it on chat too.
+  'openai-chat': ['n', 'best_of'],
   'openai-completions': ['n', 'best_of'],
   'anthropic-messages': [],
   'openai-embeddings': [],
