@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { BulwarkConfigInput } from '../src/config/schema.js';
 import { startFixture, type Fixture } from './helpers/fixture.js';
 import { startGreedyLlm, type GreedyLlm, type GreedyLlmOptions } from './helpers/greedy-llm.js';
-import { CHAT_PATH, chatPromptEstimate, llmRoute, postChat, postJson, promptEstimate, spent, spentSettled, type RouteInput } from './helpers/budget.js';
+import { CHAT_PATH, chatPromptEstimate, llmRoute, postChat, postJson, promptEstimate, spent, spentSettled, sseData, type RouteInput } from './helpers/budget.js';
 
 /** A gateway in front of the greedy upstream (which spends every token it is allowed). */
 async function gatewayOverGreedy(routes: RouteInput[], options: GreedyLlmOptions = {}, extra: Partial<BulwarkConfigInput> = {}): Promise<{ f: Fixture; llm: GreedyLlm; close(): Promise<void> }> {
@@ -152,11 +152,19 @@ describe('fields that multiply the output multiply the reservation', () => {
 
 describe('streams settle on usage the client did not ask for', () => {
   it('usage is asked of the upstream, hidden from the client, and settles the budget', async () => {
-    const g = await gatewayOverGreedy([llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(10_000) })]);
+    const g = await gatewayOverGreedy([
+      llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(10_000) }),
+      llmRoute('redacted', '/v1/r/chat/completions', 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(10_000), output: { redact: ['secrets', 'pii'] } }),
+    ]);
     try {
+      const redacted = await postChat(g.f.url, { stream: true }, '/v1/r/chat/completions');
+      assert.equal(redacted.status, 200);
+      assert.deepEqual(sseData(redacted.text).map((e) => JSON.stringify((e as { choices: unknown }).choices)), [0, 1, 2].map((i) => JSON.stringify([{ index: 0, delta: { content: ['three ', 'visible ', 'words'][i] } }])), 'behind output redaction too');
+      assert.match(redacted.text, /data: \[DONE\]/);
+      assert.equal(await spentSettled(g.f.gw.store, 'redacted', 105), 105);
       const r = await postChat(g.f.url, { stream: true, stream_options: { include_obfuscation: false } });
       assert.equal(r.status, 200);
-      assert.deepEqual(g.llm.exchanges[0]!.body.stream_options, { include_obfuscation: false, include_usage: true }, 'the client\'s other stream options are kept');
+      assert.deepEqual(g.llm.exchanges.at(-1)!.body.stream_options, { include_obfuscation: false, include_usage: true }, 'the client\'s other stream options are kept');
       assert.match(r.text, /three /);
       assert.match(r.text, /data: \[DONE\]/);
       assert.doesNotMatch(r.text, /"prompt_tokens"/, 'the usage chunk the client did not ask for is removed');
