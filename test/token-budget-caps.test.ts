@@ -96,6 +96,22 @@ describe('an output cap the client cannot leave out', () => {
   });
 });
 
+describe('an answer the gateway refuses still cost what the model ran', () => {
+  it('an answer blocked by output redaction, without usage, is settled at the reservation', async () => {
+    const route = llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(10_000), output: { redact: ['pii'], onMatch: 'block' } });
+    const g = await gatewayOverGreedy([route], { withholdUsage: true, text: 'Write to jane.doe@example.com today' });
+    try {
+      const reservation = (await chatPromptEstimate()) + 100;
+      const r = await postChat(g.f.url);
+      assert.equal(r.json().code, 'OUTPUT_BLOCKED', r.text);
+      assert.equal(g.llm.exchanges.length, 1, 'the model ran');
+      assert.equal(await spentSettled(g.f.gw.store, 'chat', reservation), reservation);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('fields that multiply the output multiply the reservation', () => {
   it('n above input.maxChoices (default 1 on chat) is refused with 400 INVALID_INPUT, nothing forwarded', async () => {
     const g = await gatewayOverGreedy([llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(1000) })]);

@@ -16,6 +16,8 @@ export interface GreedyLlmOptions {
   promptTokens?: number;
   /** Stream hidden reasoning and report no usage, whatever the request asked (a non-compliant upstream). */
   withholdUsage?: boolean;
+  /** The visible answer (default: three words). */
+  text?: string;
 }
 
 export interface GreedyLlm {
@@ -54,10 +56,11 @@ export async function startGreedyLlm(options: GreedyLlmOptions = {}): Promise<Gr
     const usage = anthropic
       ? { input_tokens: promptTokens, output_tokens: completion }
       : { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion, completion_tokens_details: { reasoning_tokens: completion - 3 } };
+    const visible = options.text ?? 'three visible words';
     if (body.stream === true) return stream(res, anthropic, usage, body, options.withholdUsage === true);
     const answer = anthropic
-      ? { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'three visible words' }], ...(options.withholdUsage ? {} : { usage }) }
-      : { id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'three visible words' }, finish_reason: 'length' }], ...(options.withholdUsage ? {} : { usage }) };
+      ? { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'text', text: visible }], ...(options.withholdUsage ? {} : { usage }) }
+      : { id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: visible }, finish_reason: 'length' }], ...(options.withholdUsage ? {} : { usage }) };
     const text = JSON.stringify(answer);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);

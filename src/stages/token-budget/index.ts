@@ -38,6 +38,8 @@ interface Held {
   observer?: UsageObserver;
   /** The gateway asked the upstream for stream usage; the client did not: hide the usage chunk. */
   hideUsage: boolean;
+  /** The upstream's status: whether a model ran, whatever the client was then sent. */
+  upstreamStatus?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -47,13 +49,15 @@ const EMPTY = Buffer.alloc(0);
  * whole reservation (prompt estimate + cap x choices), or the prompt plus the text seen if that is
  * more (a route without a cap): the visible text alone would miss reasoning the model did not
  * show, and what it generated before a client left. Nothing when the request never reached the
- * upstream, or the upstream refused it without reporting usage (no model ran).
+ * upstream, or the upstream refused it without reporting usage (no model ran). The upstream's
+ * status decides, not the client's: an answer the gateway blocked was still generated.
  */
 export function actualCost(held: Held, end: RequestEnd): number {
   if (!end.forwarded) return 0;
   const seen = held.observer?.onEnd();
   if (seen?.usage) return seen.usage.input + seen.usage.output;
-  if (end.status >= 400 && end.status !== 499) return 0;
+  const status = held.upstreamStatus ?? end.status;
+  if (status >= 400 && status !== 499) return 0;
   return Math.max(held.reserved, held.prompt + (seen?.estimatedOutput ?? 0));
 }
 
@@ -64,9 +68,9 @@ function settleAll(counters: Counters, held: Held, end: RequestEnd): void {
 
 /**
  * LLM token budgets (`tokens` rules). Before forwarding, the prompt is estimated with the o200k
- * tokenizer and the answer's cap times its choices reserved; the reservation must fit every budget. When the
- * request ends, each entry is settled to what was really spent (see actualCost), so the budget
- * reflects real usage, streamed answers included.
+ * tokenizer and the answer's cap times its choices reserved; the reservation must fit every
+ * budget. When the request ends, each entry is settled to what was really spent (see actualCost),
+ * so the budget reflects real usage, streamed answers included.
  */
 export const tokenBudgetStage = defineStage({
   name: 'rate-limit-tokens',
@@ -88,6 +92,7 @@ export const tokenBudgetStage = defineStage({
       onResponse(ctx, head): ResponseFilter | undefined {
         const held = ctx.locals.get('rate-limit-tokens') as Held | undefined;
         if (!held) return undefined;
+        held.upstreamStatus = head.status;
         const ct = head.headers['content-type'];
         const contentType = Array.isArray(ct) ? ct[0] : ct;
         const observer = createUsageObserver({ contentType, count: held.count });
