@@ -112,6 +112,20 @@ describe('an answer the gateway refuses still cost what the model ran', () => {
   });
 });
 
+describe('usage that is not final is not the cost', () => {
+  it('an Anthropic stream whose final count never comes is settled at the reservation, not at message_start\'s placeholder', async () => {
+    const g = await gatewayOverGreedy([llmRoute('messages', '/v1/messages', 'anthropic-messages', { input: { maxTokens: 100 }, rateLimit: budget(10_000) })], { withholdUsage: 'final' });
+    try {
+      const body = { model: 'claude', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'Say hi' }] };
+      const reservation = (await promptEstimate('anthropic-messages', body)) + 100;
+      assert.equal((await postJson(`${g.f.url}/v1/messages`, JSON.stringify(body))).status, 200);
+      assert.equal(await spentSettled(g.f.gw.store, 'messages', reservation), reservation);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('fields that multiply the output multiply the reservation', () => {
   it('n above input.maxChoices (default 1 on chat) is refused with 400 INVALID_INPUT, nothing forwarded', async () => {
     const g = await gatewayOverGreedy([llmRoute('chat', CHAT_PATH, 'openai-chat', { input: { maxTokens: 100 }, rateLimit: budget(1000) })]);

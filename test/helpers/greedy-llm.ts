@@ -14,8 +14,11 @@ export interface GreedyLlmOptions {
   uncapped?: number;
   /** Prompt tokens it bills: keep it at or under the gateway's estimate of the test prompt. */
   promptTokens?: number;
-  /** Stream hidden reasoning and report no usage, whatever the request asked (a non-compliant upstream). */
-  withholdUsage?: boolean;
+  /**
+   * Report no usage, whatever the request asked (a non-compliant upstream). `final`: Anthropic
+   * streams still open with message_start's usage (output 1), but the final count never comes.
+   */
+  withholdUsage?: boolean | 'final';
   /** The visible answer (default: three words). */
   text?: string;
 }
@@ -57,7 +60,7 @@ export async function startGreedyLlm(options: GreedyLlmOptions = {}): Promise<Gr
       ? { input_tokens: promptTokens, output_tokens: completion }
       : { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion, completion_tokens_details: { reasoning_tokens: completion - 3 } };
     const visible = options.text ?? 'three visible words';
-    if (body.stream === true) return stream(res, anthropic, usage, body, options.withholdUsage === true);
+    if (body.stream === true) return stream(res, anthropic, usage, body, options.withholdUsage ?? false);
     const answer = anthropic
       ? { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'text', text: visible }], ...(options.withholdUsage ? {} : { usage }) }
       : { id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: visible }, finish_reason: 'length' }], ...(options.withholdUsage ? {} : { usage }) };
@@ -78,11 +81,11 @@ export async function startGreedyLlm(options: GreedyLlmOptions = {}): Promise<Gr
   };
 }
 
-function stream(res: http.ServerResponse, anthropic: boolean, usage: Record<string, unknown>, body: Record<string, unknown>, withhold: boolean): void {
+function stream(res: http.ServerResponse, anthropic: boolean, usage: Record<string, unknown>, body: Record<string, unknown>, withhold: boolean | 'final'): void {
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const send = (v: unknown, event?: string) => res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(v)}\n\n`);
   if (anthropic) {
-    send({ type: 'message_start', message: { id: 'msg_1', usage: withhold ? undefined : { input_tokens: usage.input_tokens, output_tokens: 1 } } }, 'message_start');
+    send({ type: 'message_start', message: { id: 'msg_1', usage: withhold === true ? undefined : { input_tokens: usage.input_tokens, output_tokens: 1 } } }, 'message_start');
     send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'three visible words' } }, 'content_block_delta');
     if (!withhold) send({ type: 'message_delta', delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: usage.output_tokens } }, 'message_delta');
     send({ type: 'message_stop' }, 'message_stop');
@@ -90,7 +93,7 @@ function stream(res: http.ServerResponse, anthropic: boolean, usage: Record<stri
     return;
   }
   const opts = body.stream_options;
-  const withUsage = !withhold && isRecord(opts) && opts.include_usage === true;
+  const withUsage = withhold === false && isRecord(opts) && opts.include_usage === true;
   for (const word of ['three ', 'visible ', 'words']) send({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: word } }], ...(withUsage ? { usage: null } : {}) });
   if (withUsage) send({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage });
   res.end('data: [DONE]\n\n');

@@ -45,7 +45,7 @@ interface Held {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * What the request really cost: the upstream's own `usage` when it reported one. Without it, the
+ * What the request really cost: the upstream's own final `usage` when it reported one. Without it, the
  * whole reservation (prompt estimate + cap x choices), or the prompt plus the text seen if that is
  * more (a route without a cap): the visible text alone would miss reasoning the model did not
  * show, and what it generated before a client left. Nothing when the request never reached the
@@ -55,10 +55,12 @@ const EMPTY = Buffer.alloc(0);
 export function actualCost(held: Held, end: RequestEnd): number {
   if (!end.forwarded) return 0;
   const seen = held.observer?.onEnd();
-  if (seen?.usage) return seen.usage.input + seen.usage.output;
+  if (seen?.usage && seen.final) return seen.usage.input + seen.usage.output;
   const status = held.upstreamStatus ?? end.status;
-  if (status >= 400 && status !== 499) return 0;
-  return Math.max(held.reserved, held.prompt + (seen?.estimatedOutput ?? 0));
+  if (!seen?.usage && status >= 400 && status !== 499) return 0;
+  // A running count (a stream cut before its closing report) is a floor, not the cost.
+  const running = seen?.usage ? seen.usage.input + seen.usage.output : 0;
+  return Math.max(held.reserved, held.prompt + (seen?.estimatedOutput ?? 0), running);
 }
 
 function settleAll(counters: Counters, held: Held, end: RequestEnd): void {
