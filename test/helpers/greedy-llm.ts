@@ -39,7 +39,8 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : und
  * uses the whole cap it received (or `uncapped` without one), `n` and `best_of` multiply, and it
  * reports usage like the real APIs (a stream carries the usage chunk only when
  * `stream_options.include_usage` asked for it, with `usage: null` on the other chunks). Most of
- * what it bills is hidden reasoning: the visible text is three words.
+ * what it bills is hidden reasoning (OpenAI `reasoning_tokens`, an Anthropic thinking block):
+ * the visible text is three words.
  */
 export async function startGreedyLlm(options: GreedyLlmOptions = {}): Promise<GreedyLlm> {
   const uncapped = options.uncapped ?? 2000;
@@ -86,7 +87,8 @@ function stream(res: http.ServerResponse, anthropic: boolean, usage: Record<stri
   const send = (v: unknown, event?: string) => res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(v)}\n\n`);
   if (anthropic) {
     send({ type: 'message_start', message: { id: 'msg_1', usage: withhold === true ? undefined : { input_tokens: usage.input_tokens, output_tokens: 1 } } }, 'message_start');
-    send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'three visible words' } }, 'content_block_delta');
+    send({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me think.' } }, 'content_block_delta');
+    send({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'three visible words' } }, 'content_block_delta');
     if (!withhold) send({ type: 'message_delta', delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: usage.output_tokens } }, 'message_delta');
     send({ type: 'message_stop' }, 'message_stop');
     res.end();
