@@ -216,6 +216,17 @@ describe('posture lint', () => {
     assert.match(text.stdout, new RegExp(`low    INCLUDE_PROMPTS +${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:101:3  events\\.includePrompts: `));
   });
 
+  it('a tokens rule without input.maxTokens is a medium finding, except on Anthropic routes whose requests carry a cap', () => {
+    const yaml = `version: 1
+upstreams: { llm: { url: "https://llm.internal" } }
+routes:
+  - { name: chat, match: { methods: [POST], path: /v1/chat/completions }, kind: openai-chat, rateLimit: [{ by: identity, tokens: 1000, per: 1m }] }
+  - { name: claude, match: { methods: [POST], path: /v1/messages }, kind: anthropic-messages, rateLimit: [{ by: identity, tokens: 1000, per: 1m }] }
+`;
+    const found = lintPosture(parseConfigText(yaml, 'budget.yaml', {})).filter((f) => f.code === 'LLM_NO_MAX_TOKENS');
+    assert.deepEqual(found.map((f) => `${f.path} ${f.severity}`), ['routes[0].input.maxTokens medium', 'routes[1].input.maxTokens low']);
+  });
+
   it('a strong config yields no findings and exit 0', () => {
     const config = parseConfigText(STRONG, 'strong.yaml', {});
     assert.deepEqual(lintPosture(config, locatorFromText(STRONG)), []);

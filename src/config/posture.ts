@@ -228,7 +228,10 @@ function lintRoute(route: RouteConfig, at: ConfigPath, add: Add): void {
       add('LLM_NO_OUTPUT_REDACTION', 'low', p('output', 'redact'), 'no secrets class is redacted: a key leaked from the system prompt or context passes (add secrets)');
     }
     if (route.input?.maxTokens === undefined) {
-      add('LLM_NO_MAX_TOKENS', 'low', p('input', 'maxTokens'), 'no input.maxTokens: a client may ask for the model\'s largest answer in one request');
+      // A budget reserves the request's cap: with none (Anthropic requires one), it reserves only the prompt.
+      if (route.kind !== 'anthropic-messages' && route.rateLimit?.some((r) => r.tokens !== undefined)) {
+        add('LLM_NO_MAX_TOKENS', 'medium', p('input', 'maxTokens'), 'tokens rule without input.maxTokens: a request that leaves its cap out reserves only its prompt, and may spend far past the budget');
+      } else add('LLM_NO_MAX_TOKENS', 'low', p('input', 'maxTokens'), 'no input.maxTokens: a client may ask for the model\'s largest answer in one request');
     }
   }
   if (TOKEN_KINDS.has(route.kind) && !route.rateLimit?.some((r) => r.tokens !== undefined)) {

@@ -66,8 +66,18 @@ const input = z.strictObject({
   schema: z.string().prefault('builtin').describe('"builtin" (the kind\'s schema) or a JSON Schema file checked on top of it.'),
   maxPromptChars: z.number().int().positive().optional().describe('Most characters of prompt text (every message; tool definitions excepted), each text counted at the larger of its raw and NFKC-normalized length; above: 400.'),
   maxMessages: z.number().int().positive().optional(),
-  maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped).'),
+  maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped); a request that leaves the cap out (absent or null) is forwarded with this one, which the token budget reserves.'),
   clampTokens: z.boolean().prefault(false).describe('Clamp max_tokens to maxTokens in what is forwarded instead of refusing.'),
+  maxTokensField: z
+    .enum(['max_tokens', 'max_completion_tokens'])
+    .prefault('max_tokens')
+    .describe('openai-chat: the field in which the gateway sets maxTokens upstream when a request leaves its cap out (null or absent). max_completion_tokens for OpenAI reasoning models, which refuse max_tokens.'),
+  maxChoices: z
+    .number()
+    .int()
+    .positive()
+    .prefault(1)
+    .describe('Largest `n` (and `best_of`) a chat or completions request may ask for; above it 400. Each choice is reserved against the token budget at the full output cap.'),
   promptInjection: injection.optional(),
   deny: z.array(z.string()).optional().describe('Regexes refused in screened text. RE2 syntax (linear time, as Envoy safe_regex), Unicode, case-sensitive unless (?i); inline flags (?i), (?s), (?m) anywhere. Backreferences, lookaround, atomic groups and possessive quantifiers are config errors.'),
   canary: z.boolean().optional(),

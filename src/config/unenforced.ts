@@ -35,7 +35,7 @@ export function findUnenforced(config: BulwarkConfig, available: ReadonlySet<str
       if (rule.requests !== undefined) need('rate-limit', `${at}.rateLimit[${j}]`, true);
     });
     if (r.input) {
-      const { maxTokens: _t, clampTokens: _c, schema, ...rest } = r.input;
+      const { maxTokens: _t, clampTokens: _c, maxTokensField: _f, maxChoices: _n, schema, ...rest } = r.input;
       need('input-guard', `${at}.input.schema`, schema !== 'builtin' ? schema : undefined);
       for (const [k, v] of Object.entries(rest)) need(k === 'canary' ? 'canary' : k === 'poisoning' ? 'poisoning' : 'input-guard', `${at}.input.${k}`, v);
     }

@@ -13,20 +13,29 @@ const chatMessage = z.looseObject({
   name: z.string().optional(),
 });
 const tokenCount = z.number().int().nonnegative();
+// Typed so that a lax upstream (pydantic coerces "64" to 64) never reads more choices than the gateway counted.
+const choiceCount = z.number().int().positive().nullable().optional();
+const streamOptions = z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional();
 
 const openaiChat = z.looseObject({
   model: z.string().min(1),
   messages: z.array(chatMessage).min(1),
   stream: z.boolean().optional(),
+  stream_options: streamOptions,
   max_tokens: tokenCount.nullable().optional(),
   max_completion_tokens: tokenCount.nullable().optional(),
+  n: choiceCount,
+  best_of: choiceCount,
 });
 
 const openaiCompletions = z.looseObject({
   model: z.string().min(1),
   prompt: z.union([text, z.array(text).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int())).min(1)]),
   stream: z.boolean().optional(),
+  stream_options: streamOptions,
   max_tokens: tokenCount.nullable().optional(),
+  n: choiceCount,
+  best_of: choiceCount,
 });
 
 const openaiEmbeddings = z.looseObject({
@@ -37,7 +46,8 @@ const openaiEmbeddings = z.looseObject({
 const anthropicBlock = z.looseObject({ type: z.string(), text: z.string().optional() });
 const anthropicMessages = z.looseObject({
   model: z.string().min(1),
-  max_tokens: tokenCount,
+  // Required by Anthropic; enforceOutputCaps requires it unless the route sets the cap itself.
+  max_tokens: tokenCount.nullable().optional(),
   messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.union([text, z.array(anthropicBlock)]) })).min(1),
   system: z.union([text, z.array(anthropicBlock)]).optional(),
   stream: z.boolean().optional(),
@@ -58,6 +68,24 @@ export const MAX_TOKEN_FIELDS: Record<RouteKind, readonly string[]> = {
   'openai-chat': ['max_tokens', 'max_completion_tokens'],
   'openai-completions': ['max_tokens'],
   'anthropic-messages': ['max_tokens'],
+  'openai-embeddings': [],
+  json: [],
+  passthrough: [],
+};
+
+/**
+ * Length fields of OpenAI-compatible servers that override the kind's own cap: llama.cpp reads
+ * `n_predict` before `max_tokens`, Hugging Face TGI `max_new_tokens`, Ollama `num_predict`
+ * (also under `options`). On a capped route they would lift the cap the budget reserved.
+ */
+export const FOREIGN_CAP_FIELDS: readonly string[] = ['n_predict', 'max_new_tokens', 'num_predict'];
+
+/** The fields whose value multiplies the output (each choice is a whole answer), per kind. */
+export const CHOICE_FIELDS: Record<RouteKind, readonly string[]> = {
+  // best_of: vLLM accepts it on chat too.
+  'openai-chat': ['n', 'best_of'],
+  'openai-completions': ['n', 'best_of'],
+  'anthropic-messages': [],
   'openai-embeddings': [],
   json: [],
   passthrough: [],

@@ -13,7 +13,7 @@ import { HEALTH_ROUTE, LOCAL_ROUTE, type GatewayMetrics } from '../metrics/metri
 import { canonicalizeTarget, describeTargetReject } from '../http/canonical-path.js';
 import { checkFraming } from '../http/framing.js';
 import { buildUpstreamRequestHeaders } from '../http/header-policy.js';
-import { enforceMaxTokens } from '../kinds/max-tokens.js';
+import { enforceOutputCaps } from '../kinds/max-tokens.js';
 import { checkKindSchema, isJsonKind } from '../kinds/request-schemas.js';
 import type { Admission, AdmissionRefusal } from '../proxy/admission.js';
 import { forward } from '../proxy/forward.js';
@@ -306,8 +306,10 @@ async function readRequestBody(req: IncomingMessage, res: ServerResponse, p: Pro
     const body = decoded.value as Record<string, unknown>;
     const shape = checkKindSchema(rc.kind, body);
     if (!shape.ok) return { verdict: deny('INVALID_INPUT', shape.detail, { event: { reason: 'schema' } }), close: false };
-    const cap = enforceMaxTokens(rc.kind, body, rc.input?.maxTokens, rc.input?.clampTokens ?? false);
-    if (!cap.ok) return { verdict: deny('INVALID_INPUT', cap.detail, { event: { reason: 'max_tokens' } }), close: false };
+    const cap = enforceOutputCaps(rc.kind, body, {
+      maxTokens: rc.input?.maxTokens, clamp: rc.input?.clampTokens ?? false, field: rc.input?.maxTokensField ?? 'max_tokens', maxChoices: rc.input?.maxChoices ?? 1,
+    });
+    if (!cap.ok) return { verdict: deny('INVALID_INPUT', cap.detail, { event: { reason: cap.reason } }), close: false };
     ctx.body = { type: 'json', value: body };
   } else if (read.bytes.length > 0) {
     ctx.body = { type: 'raw', bytes: read.bytes, contentType: req.headers['content-type'] };

@@ -20,7 +20,7 @@ export function promptGuard(): PromptGuard {
 
 const invalid = (detail: string, reason: string): Verdict => deny('INVALID_INPUT', detail, { event: { reason } });
 
-/** Whether the input settings need this stage (maxTokens/clampTokens are the core's own check). */
+/** Whether the input settings need this stage (the output caps, maxTokens to maxChoices, are the core's own check). */
 function configured(input: InputConfig | undefined): input is InputConfig {
   if (!input) return false;
   return input.schema !== 'builtin' || input.maxPromptChars !== undefined || input.maxMessages !== undefined || input.deny !== undefined || input.promptInjection !== undefined;

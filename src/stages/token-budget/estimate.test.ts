@@ -97,6 +97,14 @@ describe('reserved output tokens', () => {
     assert.equal(reservedOutputTokens('openai-embeddings', { max_tokens: 50 }, 1000), 0);
     assert.equal(reservedOutputTokens('json', {}, 300), 300);
   });
+
+  it('multiply by the answers asked for: chat n, completions the larger of n and best_of', () => {
+    assert.equal(reservedOutputTokens('openai-chat', { max_tokens: 100, n: 4 }, 1000), 400);
+    assert.equal(reservedOutputTokens('openai-chat', { n: 3 }, 1000), 3000, 'the route cap per answer');
+    assert.equal(reservedOutputTokens('openai-chat', { max_tokens: 100, n: null }, 1000), 100);
+    assert.equal(reservedOutputTokens('openai-completions', { max_tokens: 10, n: 2, best_of: 5 }, 1000), 50);
+    assert.equal(reservedOutputTokens('anthropic-messages', { max_tokens: 10, n: 8 }, 1000), 10, 'Anthropic has no choices field');
+  });
 });
 
 describe('bounded work on hostile text', () => {

@@ -1,4 +1,5 @@
 import type { RouteKind } from '../../config/schema-route.js';
+import { outputChoices } from '../../kinds/max-tokens.js';
 import { MAX_TOKEN_FIELDS } from '../../kinds/request-schemas.js';
 
 /** Counts the tokens of one piece of text. */
@@ -165,8 +166,10 @@ export function estimatePromptTokens(kind: RouteKind, body: Record<string, unkno
 }
 
 /**
- * Output tokens to reserve: what the request asks for, else the route's cap, else 0. When both
- * max_tokens and max_completion_tokens are given, the larger is reserved (never under-reserve).
+ * Output tokens to reserve: the cap per answer times the answers asked for (`n`, `best_of`).
+ * The cap is what the request carries (the core wrote the route's `maxTokens` in when it carried
+ * none), else the route's cap, else 0. When both max_tokens and max_completion_tokens are given,
+ * the larger is reserved (never under-reserve).
  */
 export function reservedOutputTokens(kind: RouteKind, body: Record<string, unknown>, routeMaxTokens: number | undefined): number {
   if (kind === 'openai-embeddings') return 0;
@@ -175,8 +178,8 @@ export function reservedOutputTokens(kind: RouteKind, body: Record<string, unkno
     const v = body[field];
     if (typeof v === 'number' && Number.isFinite(v) && v >= 0) requested = Math.max(requested ?? 0, Math.floor(v));
   }
-  if (requested !== undefined) return requested;
-  return routeMaxTokens !== undefined && Number.isFinite(routeMaxTokens) && routeMaxTokens > 0 ? Math.floor(routeMaxTokens) : 0;
+  const perChoice = requested ?? (routeMaxTokens !== undefined && Number.isFinite(routeMaxTokens) && routeMaxTokens > 0 ? Math.floor(routeMaxTokens) : 0);
+  return perChoice * outputChoices(kind, body);
 }
 
 // BPE merging is quadratic in the length of one pre-tokenized word: 90,000 letters without a space

@@ -9,6 +9,9 @@ import { subjectOf, type RuleBy } from '../rate-limit/subject.js';
 import type { Store } from '../../stores/store.js';
 import { budgetedCounter, estimatePromptTokens, loadTokenCounter, reservedOutputTokens } from './estimate.js';
 import { createUsageObserver, type UsageObserver } from './usage.js';
+import { requestStreamUsage, usageChunkRemover } from './usage-chunk.js';
+
+const isEventStream = (contentType: string | undefined): boolean => (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase() === 'text/event-stream';
 
 interface TokenRule {
   index: number;
@@ -33,23 +36,31 @@ interface Held {
   /** The tokenizer used for the estimate, reused to count generated text. */
   count: (text: string) => number;
   observer?: UsageObserver;
+  /** The gateway asked the upstream for stream usage; the client did not: hide the usage chunk. */
+  hideUsage: boolean;
+  /** The upstream's status: whether a model ran, whatever the client was then sent. */
+  upstreamStatus?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
 
 /**
- * What the request really cost. The upstream's own `usage` when it reported one; otherwise the
- * prompt estimate plus the generated text counted on the way out; otherwise (an answer we cannot
- * read) the whole reservation. Nothing when the request never reached the upstream, or the
- * upstream refused it without reporting usage (no model ran).
+ * What the request really cost: the upstream's own final `usage` when it reported one. Without it, the
+ * whole reservation (prompt estimate + cap x choices), or the prompt plus the text seen if that is
+ * more (a route without a cap): the visible text alone would miss reasoning the model did not
+ * show, and what it generated before a client left. Nothing when the request never reached the
+ * upstream, or the upstream refused it without reporting usage (no model ran). The upstream's
+ * status decides, not the client's: an answer the gateway blocked was still generated.
  */
 export function actualCost(held: Held, end: RequestEnd): number {
   if (!end.forwarded) return 0;
   const seen = held.observer?.onEnd();
-  if (seen?.usage) return seen.usage.input + seen.usage.output;
-  if (end.status >= 400 && end.status !== 499) return 0;
-  if (seen && seen.estimatedOutput > 0) return held.prompt + seen.estimatedOutput;
-  return held.reserved;
+  if (seen?.usage && seen.final) return seen.usage.input + seen.usage.output;
+  const status = held.upstreamStatus ?? end.status;
+  if (!seen?.usage && status >= 400 && status !== 499) return 0;
+  // A running count (a stream cut before its closing report) is a floor, not the cost.
+  const running = seen?.usage ? seen.usage.input + seen.usage.output : 0;
+  return Math.max(held.reserved, held.prompt + (seen?.estimatedOutput ?? 0), running);
 }
 
 function settleAll(counters: Counters, held: Held, end: RequestEnd): void {
@@ -59,9 +70,9 @@ function settleAll(counters: Counters, held: Held, end: RequestEnd): void {
 
 /**
  * LLM token budgets (`tokens` rules). Before forwarding, the prompt is estimated with the o200k
- * tokenizer and the answer's max_tokens reserved; the reservation must fit every budget. When the
- * request ends, each entry is settled to what was really spent (see actualCost), so the budget
- * reflects real usage, streamed answers included.
+ * tokenizer and the answer's cap times its choices reserved; the reservation must fit every
+ * budget. When the request ends, each entry is settled to what was really spent (see actualCost),
+ * so the budget reflects real usage, streamed answers included.
  */
 export const tokenBudgetStage = defineStage({
   name: 'rate-limit-tokens',
@@ -83,9 +94,22 @@ export const tokenBudgetStage = defineStage({
       onResponse(ctx, head): ResponseFilter | undefined {
         const held = ctx.locals.get('rate-limit-tokens') as Held | undefined;
         if (!held) return undefined;
+        held.upstreamStatus = head.status;
         const ct = head.headers['content-type'];
-        const observer = createUsageObserver({ contentType: Array.isArray(ct) ? ct[0] : ct, count: held.count });
+        const contentType = Array.isArray(ct) ? ct[0] : ct;
+        const observer = createUsageObserver({ contentType, count: held.count });
         held.observer = observer;
+        if (held.hideUsage && isEventStream(contentType)) {
+          // The observer reads the usage chunk before the remover takes it out of the stream.
+          const remover = usageChunkRemover();
+          return {
+            onChunk(chunk) {
+              observer.onChunk(chunk);
+              return remover.onChunk(chunk);
+            },
+            onEnd: () => remover.onEnd(),
+          };
+        }
         return {
           observeOnly: true,
           onChunk(chunk) {
@@ -103,7 +127,9 @@ async function reserve(ctx: RequestContext, route: RouteConfig, rules: TokenRule
   const body = ctx.body.type === 'json' ? ctx.body.value : undefined;
   const prompt = body ? estimatePromptTokens(route.kind, body, budgetedCounter(count)) : 0;
   const reserved = prompt + (body ? reservedOutputTokens(route.kind, body, route.input?.maxTokens) : 0);
-  const held: Held = { prompt, reserved, entries: [], count };
+  // Usage settles the budget: a stream must carry it even when its client did not ask.
+  const hideUsage = body !== undefined && requestStreamUsage(route.kind, body);
+  const held: Held = { prompt, reserved, entries: [], count, hideUsage };
   ctx.locals.set('rate-limit-tokens', held);
   ctx.onEnd((end) => settleAll(c, held, end));
   const factor = await penaltyFactor(route, store, ctx);

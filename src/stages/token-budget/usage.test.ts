@@ -32,12 +32,20 @@ describe('usage from JSON answers', () => {
     assert.deepEqual(observe({ contentType: 'application/vnd.api+json' }, '{"usage":{"prompt_tokens":1,"completion_tokens":2}}').usage, { input: 1, output: 2 });
   });
 
+  it('count reasoning tokens as output even where a server reports them apart', () => {
+    const openai = { prompt_tokens: 10, completion_tokens: 500, total_tokens: 510, completion_tokens_details: { reasoning_tokens: 480 } };
+    assert.deepEqual(json({ usage: openai }).usage, { input: 10, output: 500 }, 'OpenAI: reasoning is inside completion_tokens, not added twice');
+    assert.deepEqual(json({ usage: { prompt_tokens: 10, completion_tokens: 20, completion_tokens_details: { reasoning_tokens: 480 } } }).usage, { input: 10, output: 480 });
+    assert.deepEqual(json({ usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 510 } }).usage, { input: 10, output: 500 }, 'a total above the parts');
+    assert.deepEqual(json({ object: 'response', usage: { input_tokens: 5, output_tokens: 3, output_tokens_details: { reasoning_tokens: 90 } } }).usage, { input: 5, output: 90 });
+  });
+
   it('ignore missing, invalid and non-numeric usage', () => {
     assert.equal(json({ choices: [] }).usage, undefined);
     assert.equal(json({ usage: { prompt_tokens: -1, completion_tokens: '5' } }).usage, undefined);
     assert.equal(observe({ contentType: 'application/json' }, '{"usage":{"prompt_tokens":1').usage, undefined);
     assert.equal(observe({ contentType: 'application/json' }, '[1,2]').usage, undefined);
-    assert.deepEqual(observe({ contentType: 'text/plain' }, '{"usage":{"prompt_tokens":1}}', 1), { usage: undefined, estimatedOutput: 0 });
+    assert.deepEqual(observe({ contentType: 'text/plain' }, '{"usage":{"prompt_tokens":1}}', 1), { usage: undefined, final: false, estimatedOutput: 0 });
   });
 
   it('report undefined beyond maxJsonBytes', () => {
@@ -66,7 +74,7 @@ describe('usage from event streams', () => {
 
   it('read the final OpenAI chunk, byte by byte and with CRLF or CR line ends', () => {
     const lf = observe({ contentType: 'text/event-stream', count: charCount }, openaiStream, 1);
-    assert.deepEqual(lf, { usage: { input: 11, output: 2 }, estimatedOutput: 5 });
+    assert.deepEqual(lf, { usage: { input: 11, output: 2 }, final: true, estimatedOutput: 5 });
     assert.deepEqual(observe({ contentType: 'text/event-stream' }, openaiStream.replaceAll('\n', '\r\n'), 1).usage, { input: 11, output: 2 });
     assert.deepEqual(observe({ contentType: 'text/event-stream' }, openaiStream.replaceAll('\n', '\r\n'), 3).usage, { input: 11, output: 2 });
     assert.deepEqual(observe({ contentType: 'text/event-stream' }, openaiStream.replaceAll('\n', '\r'), 1).usage, { input: 11, output: 2 });
@@ -90,7 +98,7 @@ describe('usage from event streams', () => {
       'event: message_delta\n' + `data: ${JSON.stringify({ type: 'message_delta', delta: {}, usage: { output_tokens: 42 } })}\n\n`,
       'event: message_stop\ndata: {"type":"message_stop"}\n\n',
     ].join('');
-    assert.deepEqual(observe({ contentType: 'text/event-stream', count: charCount }, stream, 5), { usage: { input: 100, output: 42 }, estimatedOutput: 8 + 4 });
+    assert.deepEqual(observe({ contentType: 'text/event-stream', count: charCount }, stream, 5), { usage: { input: 100, output: 42 }, final: true, estimatedOutput: 8 + 4 });
   });
 
   it('read the Responses API response.completed usage', () => {
@@ -99,7 +107,18 @@ describe('usage from event streams', () => {
       { type: 'response.output_text.delta', delta: 'abc' },
       { type: 'response.completed', response: { usage: { input_tokens: 9, output_tokens: 3, total_tokens: 12 } } },
     ]);
-    assert.deepEqual(observe({ contentType: 'text/event-stream', count: charCount }, stream, 4), { usage: { input: 9, output: 3 }, estimatedOutput: 3 });
+    assert.deepEqual(observe({ contentType: 'text/event-stream', count: charCount }, stream, 4), { usage: { input: 9, output: 3 }, final: true, estimatedOutput: 3 });
+  });
+
+  it('tell a running count from the closing report', () => {
+    const start = 'event: message_start\n' + `data: ${JSON.stringify({ type: 'message_start', message: { usage: { input_tokens: 25, output_tokens: 1 } } })}\n\n`;
+    const cut = observe({ contentType: 'text/event-stream' }, start);
+    assert.deepEqual([cut.usage, cut.final], [{ input: 25, output: 1 }, false], 'Anthropic cut before message_delta: output 1 is a placeholder');
+    const running = sse([{ choices: [{ delta: { content: 'a' } }], usage: { prompt_tokens: 5, completion_tokens: 1 } }]);
+    assert.equal(observe({ contentType: 'text/event-stream' }, running).final, false, 'vLLM continuous_usage_stats: a chunk with choices');
+    assert.equal(observe({ contentType: 'text/event-stream' }, running + sse([{ choices: [], usage: { prompt_tokens: 5, completion_tokens: 9 } }])).final, true);
+    assert.equal(observe({ contentType: 'text/event-stream' }, sse([{ type: 'response.in_progress', response: { usage: { input_tokens: 1, output_tokens: 1 } } }])).final, false);
+    assert.equal(json({ usage: { prompt_tokens: 1, completion_tokens: 1 } }).final, true);
   });
 
   it('leave usage undefined without it, estimating output from text and tool arguments', () => {
@@ -140,7 +159,7 @@ describe('usage from event streams', () => {
     const after = sse([{ choices: [{ delta: { content: 'ok' } }] }, { choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } }]);
     for (const step of [64 * 1024, 1_000_003]) {
       const r = observe({ contentType: 'text/event-stream', count: charCount }, big + multiLineBig + after, step);
-      assert.deepEqual(r, { usage: { input: 3, output: 1 }, estimatedOutput: 2 }, `step ${step}`);
+      assert.deepEqual(r, { usage: { input: 3, output: 1 }, final: true, estimatedOutput: 2 }, `step ${step}`);
     }
   });
 

@@ -7,6 +7,12 @@ export interface Usage {
 export interface UsageResult {
   /** What the upstream reported, or undefined when it reported nothing readable. */
   usage: Usage | undefined;
+  /**
+   * Whether `usage` is the upstream's final count: a JSON answer's, or a stream's closing report
+   * (OpenAI's include_usage chunk, Anthropic message_delta, Responses response.completed). A
+   * stream cut before it shows only a running count (Anthropic message_start says output 1).
+   */
+  final: boolean;
   /** Tokens of the generated text seen (0 without a counter): the fallback when usage is undefined. */
   estimatedOutput: number;
 }
@@ -39,13 +45,21 @@ const tokenCount = (v: unknown): number | undefined => (typeof v === 'number' &&
  */
 class UsageTally {
   private readonly fields = new Map<string, number>();
+  /** A closing report was read (see UsageResult.final). */
+  final = false;
 
-  add(u: unknown): void {
+  add(u: unknown, final = false): void {
     if (!isRecord(u)) return;
-    for (const key of ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens']) {
-      const n = tokenCount(u[key]);
-      if (n !== undefined) this.fields.set(key, Math.max(n, this.fields.get(key) ?? 0));
-    }
+    if (final) this.final = true;
+    for (const key of ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'total_tokens']) this.set(key, u[key]);
+    // Reasoning tokens: OpenAI counts them inside completion_tokens / output_tokens, but they are
+    // billed output whatever a compatible server does with them, so output is never below them.
+    for (const details of [u.completion_tokens_details, u.output_tokens_details]) if (isRecord(details)) this.set('reasoning_tokens', details.reasoning_tokens);
+  }
+
+  private set(key: string, v: unknown): void {
+    const n = tokenCount(v);
+    if (n !== undefined) this.fields.set(key, Math.max(n, this.fields.get(key) ?? 0));
   }
 
   result(): Usage | undefined {
@@ -56,7 +70,9 @@ class UsageTally {
     // cached_tokens are a subset of input_tokens, so they are not added).
     const usesInputNames = this.fields.has('input_tokens') || this.fields.has('cache_creation_input_tokens') || this.fields.has('cache_read_input_tokens');
     const input = usesInputNames ? f('input_tokens') + f('cache_creation_input_tokens') + f('cache_read_input_tokens') : f('prompt_tokens');
-    const output = this.fields.has('output_tokens') ? f('output_tokens') : f('completion_tokens');
+    let output = Math.max(this.fields.has('output_tokens') ? f('output_tokens') : f('completion_tokens'), f('reasoning_tokens'));
+    // A total above the parts counts something the parts left out (reasoning reported apart).
+    if (f('total_tokens') > input + output) output = f('total_tokens') - input;
     return { input, output };
   }
 }
@@ -105,11 +121,17 @@ const RESPONSES_TEXT_DELTAS = new Set([
   'response.reasoning_summary_text.delta',
 ]);
 
+/** Responses API events that close a response, with its usage. */
+const RESPONSES_CLOSING = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
 function observeEvent(ev: Record<string, unknown>, eventName: string, tally: UsageTally, out: OutputCounter): void {
   const type = typeof ev.type === 'string' ? ev.type : eventName;
-  tally.add(ev.usage); // OpenAI chat's final chunk (include_usage), Anthropic message_delta
-  if (isRecord(ev.message)) tally.add(ev.message.usage); // Anthropic message_start
-  if (type.startsWith('response.') && isRecord(ev.response)) tally.add(ev.response.usage); // Responses completed/incomplete
+  // OpenAI's include_usage chunk has no choices; a chunk with choices carries a running count
+  // (vLLM continuous_usage_stats). Anthropic's message_delta closes the message.
+  const closing = (Array.isArray(ev.choices) && ev.choices.length === 0) || type === 'message_delta';
+  tally.add(ev.usage, closing);
+  if (isRecord(ev.message)) tally.add(ev.message.usage); // Anthropic message_start: output is a placeholder
+  if (type.startsWith('response.') && isRecord(ev.response)) tally.add(ev.response.usage, RESPONSES_CLOSING.has(type));
   addChoices(out, ev.choices);
   if (type === 'content_block_delta' && isRecord(ev.delta)) {
     out.add(ev.delta.text);
@@ -136,7 +158,7 @@ export function createUsageObserver(opts: UsageObserverOptions): UsageObserver {
   const out = new OutputCounter(opts.count);
   if (type === 'text/event-stream') return sseObserver(out);
   if (type === 'application/json' || type.endsWith('+json')) return jsonObserver(out, opts.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES);
-  return { onChunk() {}, onEnd: () => ({ usage: undefined, estimatedOutput: 0 }) };
+  return { onChunk() {}, onEnd: () => ({ usage: undefined, final: false, estimatedOutput: 0 }) };
 }
 
 function jsonObserver(out: OutputCounter, maxBytes: number): UsageObserver {
@@ -157,7 +179,7 @@ function jsonObserver(out: OutputCounter, maxBytes: number): UsageObserver {
     },
     onEnd() {
       if (result) return result;
-      if (oversize) return (result = { usage: undefined, estimatedOutput: 0 });
+      if (oversize) return (result = { usage: undefined, final: false, estimatedOutput: 0 });
       const doc = parseJson(Buffer.concat(chunks).toString('utf8'));
       chunks = [];
       const tally = new UsageTally();
@@ -165,7 +187,7 @@ function jsonObserver(out: OutputCounter, maxBytes: number): UsageObserver {
         tally.add(doc.usage);
         // Reported usage settles the budget: counting the answer's text would be wasted work.
         const reported = tally.result();
-        if (reported) return (result = { usage: reported, estimatedOutput: 0 });
+        if (reported) return (result = { usage: reported, final: true, estimatedOutput: 0 });
         addChoices(out, doc.choices);
         if (Array.isArray(doc.content)) {
           // Anthropic: text and tool_use blocks
@@ -183,7 +205,7 @@ function jsonObserver(out: OutputCounter, maxBytes: number): UsageObserver {
           }
         }
       }
-      return (result = { usage: tally.result(), estimatedOutput: out.total });
+      return (result = { usage: tally.result(), final: true, estimatedOutput: out.total });
     },
   };
 }
@@ -300,7 +322,7 @@ function sseObserver(out: OutputCounter): UsageObserver {
       // An unterminated last line and event still count: the stream may be cut after the usage.
       if (lineBytes > 0 || skippingLine) endLine();
       dispatch();
-      return (result = { usage: tally.result(), estimatedOutput: out.total });
+      return (result = { usage: tally.result(), final: tally.final, estimatedOutput: out.total });
     },
   };
 }
