@@ -46,7 +46,7 @@ function best(run: () => void, rounds = 3): number {
 }
 
 /** Time per call, repeating the call until at least `minMs` have passed (short calls are noise). */
-function perCall(run: () => void, minMs = 40): number {
+function perCall(run: () => void, minMs = 20): number {
   let n = 0;
   const t0 = performance.now();
   let t = 0;
@@ -62,8 +62,8 @@ interface Row { name: string; worstUnit: string; ratio: number; msAt1MB: number;
 
 /**
  * The worst 1 MB / 256 KB time ratio over all inputs. A quick single pass screens every input;
- * an input whose ratio looks high (above 5) is measured again carefully (repeated calls, best of
- * five) at 256 KB, 512 KB and 1 MB. It is superlinear only when BOTH doublings cost more than
+ * an input whose ratio looks high (above 6) is measured again carefully (repeated calls, best of
+ * three) at 256 KB, 512 KB and 1 MB. It is superlinear only when BOTH doublings cost more than
  * 2^1.5 ≈ 2.8×: a GC pause, a cache boundary or the other core's load moves one step, while a
  * quadratic pattern shows 4× on each.
  */
@@ -77,8 +77,8 @@ function measure(name: string, fn: (text: string) => void): Row {
     let tl = best(() => fn(large), 2);
     let ratio = tl / Math.max(ts, 0.05);
     let superlinear = false;
-    if (ratio > 5) {
-      const careful = (text: string) => Math.min(...Array.from({ length: 5 }, () => perCall(() => fn(text))));
+    if (ratio > 6) {
+      const careful = (text: string) => Math.min(...Array.from({ length: 3 }, () => perCall(() => fn(text))));
       ts = careful(small);
       const tm = careful(adversarial(unit, SMALL * 2));
       tl = careful(large);
@@ -90,10 +90,12 @@ function measure(name: string, fn: (text: string) => void): Row {
   return worst;
 }
 
-function print(title: string, rows: Row[]): number {
+/** Measures and prints one row at a time, so a long run shows its progress. */
+function section(title: string, jobs: Array<[string, (text: string) => void]>): number {
   process.stdout.write(`\n${title}\n  ${'recognizer'.padEnd(34)} ${'1MB/256KB'.padStart(9)} ${'ms @1MB'.padStart(9)}  worst input\n`);
   let bad = 0;
-  for (const r of rows) {
+  for (const [name, fn] of jobs) {
+    const r = measure(name, fn);
     const flag = r.superlinear ? '  SUPERLINEAR' : '';
     if (flag) bad++;
     process.stdout.write(`  ${r.name.padEnd(34)} ${r.ratio.toFixed(2).padStart(9)} ${r.msAt1MB.toFixed(1).padStart(9)}  ${r.worstUnit}${flag}\n`);
@@ -106,25 +108,25 @@ function main(): void {
   let bad = 0;
 
   const classes = RECOGNIZER_CLASSES.filter((c) => c.includes('.'));
-  bad += print('output recognizers (redaction classes)', classes.map((cls) => {
+  bad += section('output recognizers (redaction classes)', classes.map((cls) => {
     const rec = compileRecognizers([cls]);
-    return measure(cls, (t) => void rec.find(t));
+    return [cls, (t: string) => void rec.find(t)];
   }));
 
-  bad += print('prompt-injection rules (each regex alone, on normalized text)', RULES.flatMap((rule) => {
-    const rows = [measure(rule.name, (t) => {
+  bad += section('prompt-injection rules (each regex alone)', RULES.flatMap((rule): Array<[string, (text: string) => void]> => [
+    [rule.name, (t) => {
       rule.re.lastIndex = 0;
       rule.re.exec(t);
-    })];
-    if (rule.unless) rows.push(measure(`${rule.name} (unless)`, (t) => void rule.unless?.test(t)));
-    return rows;
-  }));
+    }],
+    ...(rule.unless ? [[`${rule.name} (unless)`, (t: string) => void rule.unless?.test(t)] as [string, (text: string) => void]] : []),
+  ]));
 
   const guard = loadPromptGuard();
-  bad += print('whole paths', [
-    measure('normalizeText', (t) => void normalizeText(t)),
-    measure('prompt guard score (all rules, model)', (t) => void guard.score(t)),
-    measure('output recognizers, all classes', (t) => void compileRecognizers(['secrets', 'pii']).find(t)),
+  const all = compileRecognizers(['secrets', 'pii']);
+  bad += section('whole paths', [
+    ['normalizeText', (t) => void normalizeText(t)],
+    ['prompt guard score (all rules, model)', (t) => void guard.score(t)],
+    ['output recognizers, all classes', (t) => void all.find(t)],
   ]);
 
   process.stdout.write(bad ? `\n${bad} recognizer(s) superlinear\n` : '\nall recognizers linear on every adversarial input\n');
