@@ -39,4 +39,16 @@ describe('review2: alert rules by source.ip key IPv6 clients by network', () => 
       await f.close();
     }
   });
+
+  it('addresses of one /64 written with a dotted tail (2001:db8:aa:bb::10.0.0.N) share one by-ip limit', async () => {
+    const f = await startFixture({ server: SERVER, routes: [chat({ rateLimit: [{ by: 'ip', requests: 5, per: '1m' }] })] });
+    try {
+      const statuses: number[] = [];
+      for (let i = 1; i <= 12; i++) statuses.push(await post(f, `2001:db8:aa:bb::10.0.0.${i}`));
+      assert.equal(statuses.filter((s) => s === 200).length, 5, `one budget for the network: ${statuses.join(',')}`);
+      assert.equal(f.mock.requests.length, 5);
+    } finally {
+      await f.close();
+    }
+  });
 });
