@@ -32,6 +32,7 @@ describe('review2: alert rules by source.ip key IPv6 clients by network', () => 
         if (!fired) await new Promise((r) => setTimeout(r, 25));
       }
       assert.ok(fired, `5 auth failures from one /64 never fired the by-source.ip alert (counted per address): ${f.events.filter((e) => e.event.action === 'auth.failure').length} failures`);
+      assert.equal(f.events.find((e) => e.event.action === 'alert.fired')?.source?.ip, ONE_NET[4], 'the alert names the address that tipped it (ECS source.ip is an address)');
       const after: number[] = [];
       for (const ip of ONE_NET.slice(10)) after.push(await post(f, ip, { 'x-api-key': 'bwk_wrong' }));
       assert.deepEqual(new Set(after), new Set([403]), `the /64 is banned: ${after.join(',')}`);

@@ -120,7 +120,9 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     const found = groupOf(rule, event);
     if (!found) return;
     // An address counts as its client network, as limits and bans count it: failures spread over
-    // the addresses of one IPv6 prefix are one client's, or a by-source.ip rule never fires.
+    // the addresses of one IPv6 prefix are one client's, or a by-source.ip rule never fires. The
+    // alert and its actions still name the address that tipped it (ECS source.ip is an address,
+    // and an address ban covers its network).
     const group = found.field === 'source.ip' ? { field: found.field, value: clientNetwork(found.value, options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX) } : found;
     const gid = `${rule.name}\u0000${group.field}\u0000${group.value}`;
     const now = clock();
@@ -151,7 +153,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     }
     cool(gid, now + rule.cooldownMs, now);
     if (closed) return;
-    await fire(rule, group, event, count, reading);
+    await fire(rule, found, event, count, reading);
   }
 
   async function fire(rule: CompiledRule, group: AlertGroup, trigger: SecurityEvent, count: number, reading: SpikeReading | undefined): Promise<void> {
