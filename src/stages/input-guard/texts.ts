@@ -59,6 +59,9 @@ const SETTINGS = new Set([
   'frequency_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'seed', 'stop', 'stop_sequences',
   'user', 'metadata', 'store', 'service_tier', 'parallel_tool_calls', 'tool_choice', 'function_call', 'modalities',
   'reasoning_effort', 'verbosity', 'thinking', 'audio', 'mcp_servers', 'container', 'safety_identifier', 'prompt_cache_key',
+  // vLLM output constraints and request handling: they shape or label the answer, the model does not read them.
+  'guided_json', 'guided_regex', 'guided_choice', 'guided_grammar', 'guided_decoding_backend', 'structured_outputs', 'bad_words',
+  'request_id', 'cache_salt', 'priority', 'stop_token_ids', 'min_tokens', 'ignore_eos', 'use_beam_search', 'length_penalty',
 ]);
 
 function otherFields(body: Record<string, unknown>, ex: Extraction): void {
