@@ -69,3 +69,13 @@ describe('review2: token budgets', () => {
     }
   });
 });
+
+describe('review2: input.maxTokens where the gateway cannot set the cap', () => {
+  for (const kind of ['json', 'openai-embeddings'] as const) {
+    it(`on a ${kind} route is a config error (the budget would reserve a cap nobody sets upstream)`, async () => {
+      const { parseConfigText } = await import('../src/config/load.js');
+      const yaml = `version: 1\nupstreams: { llm: { url: "http://127.0.0.1:9" } }\nroutes:\n  - name: r\n    match: { methods: [POST], path: /v1/responses }\n    kind: ${kind}\n    auth: { public: true }\n    input: { maxTokens: 100 }\n    rateLimit: [{ by: ip, tokens: 1000, per: 1m }]\n`;
+      assert.throws(() => parseConfigText(yaml, 'bulwark.yaml'), /maxTokens needs a route kind whose output cap the gateway sets/);
+    });
+  }
+});
