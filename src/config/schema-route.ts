@@ -66,7 +66,7 @@ const input = z.strictObject({
   schema: z.string().prefault('builtin').describe('"builtin" (the kind\'s schema) or a JSON Schema file checked on top of it.'),
   maxPromptChars: z.number().int().positive().optional().describe('Most characters of prompt text (every message; tool definitions excepted), each text counted at the larger of its raw and NFKC-normalized length; above: 400.'),
   maxMessages: z.number().int().positive().optional(),
-  maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped); a request that leaves the cap out (absent or null) is forwarded with this one, which the token budget reserves.'),
+  maxTokens: z.number().int().positive().optional().describe('max_tokens / max_completion_tokens above this is refused (or clamped); a request that leaves the cap out (absent or null) is forwarded with this one, which the token budget reserves. openai-chat, openai-completions and anthropic-messages only (elsewhere the gateway sets no cap: a config error).'),
   clampTokens: z.boolean().prefault(false).describe('Clamp max_tokens to maxTokens in what is forwarded instead of refusing.'),
   maxTokensField: z
     .enum(['max_tokens', 'max_completion_tokens'])

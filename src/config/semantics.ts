@@ -1,6 +1,7 @@
 import { RECOGNIZER_CLASSES } from '../stages/output-guard/recognizers/index.js';
 import { userRegexError } from './user-regex.js';
 import type { BulwarkConfig } from './schema.js';
+import { MAX_TOKEN_FIELDS } from '../kinds/request-schemas.js';
 
 export interface SemanticIssue {
   path: PropertyKey[];
@@ -72,8 +73,10 @@ export function checkSemantics(config: BulwarkConfig): SemanticIssue[] {
     if (route.match.path === config.server.healthPath) {
       issues.push({ path: ['routes', i, 'match', 'path'], message: `conflicts with server.healthPath (${config.server.healthPath})` });
     }
-    if (route.kind === 'passthrough' && route.input?.maxTokens !== undefined) {
-      issues.push({ path: ['routes', i, 'input', 'maxTokens'], message: 'maxTokens needs a JSON route kind (passthrough bodies are not parsed)' });
+    if (route.input?.maxTokens !== undefined && MAX_TOKEN_FIELDS[route.kind].length === 0) {
+      // Nothing would cap the answer upstream, yet the token budget would reserve maxTokens as if
+      // it did: a budget that looks bounded while one request spends whatever the model allows.
+      issues.push({ path: ['routes', i, 'input', 'maxTokens'], message: `maxTokens needs a route kind whose output cap the gateway sets (openai-chat, openai-completions, anthropic-messages); on ${route.kind} it would cap nothing upstream` });
     }
     const input = route.input;
     if (input && route.kind === 'passthrough') {

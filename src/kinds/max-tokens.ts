@@ -67,12 +67,24 @@ export function enforceOutputCaps(kind: RouteKind, body: Record<string, unknown>
   return { ok: true, clamped };
 }
 
-/** How many whole answers the request asks for: the largest of its choice fields, at least 1. */
+/**
+ * How many whole answers the request asks for: the largest of its choice fields, at least 1,
+ * times the prompts of a completions batch (`prompt` as several strings or several token-id
+ * lists: each prompt gets its own choices, every one up to the cap).
+ */
 export function outputChoices(kind: RouteKind, body: Record<string, unknown>): number {
   let n = 1;
   for (const field of CHOICE_FIELDS[kind]) {
     const v = body[field];
     if (typeof v === 'number' && Number.isFinite(v) && v > n) n = Math.floor(v);
   }
-  return n;
+  return n * promptBatch(kind, body);
+}
+
+/** The prompts of one completions request: 1 unless `prompt` is a list of texts or of token-id lists. */
+function promptBatch(kind: RouteKind, body: Record<string, unknown>): number {
+  if (kind !== 'openai-completions') return 1;
+  const p = body.prompt;
+  if (!Array.isArray(p) || p.length === 0 || typeof p[0] === 'number') return 1;
+  return p.length;
 }

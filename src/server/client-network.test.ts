@@ -20,6 +20,16 @@ describe('clientNetwork', () => {
     assert.equal(clientNetwork('fe80::1%eth0', 64), 'fe80::/64');
   });
 
+  it('an IPv6 address with a dotted tail after "::" is the same network as its hex spelling', () => {
+    // ipaddr.js 1.x cannot parse these; returned raw, each spelling (and each tail) was its own key.
+    assert.equal(clientNetwork('2001:db8:1:2::1.2.3.4', 64), '2001:db8:1:2::/64');
+    assert.equal(clientNetwork('2001:db8:1:2::5.6.7.8', 64), clientNetwork('2001:db8:1:2::506:708', 64));
+    assert.equal(clientNetwork('2001:db8:1:2::1.2.3.4', 128), '2001:db8:1:2::102:304');
+    assert.equal(clientNetwork('64:ff9b::1.2.3.4', 64), '64:ff9b::/64');
+    assert.equal(clientNetwork('::1.2.3.4', 64), '::/64');
+    assert.equal(clientNetwork('::1.2.3.400', 64), '::1.2.3.400', 'not an address: unchanged');
+  });
+
   it('prefix 128 keeps each address; a network maps to itself; non-addresses stay as they are', () => {
     assert.equal(clientNetwork('2001:DB8:0::1', 128), '2001:db8::1');
     assert.equal(clientNetwork('2001:db8:1:2::/64', 64), '2001:db8:1:2::/64');

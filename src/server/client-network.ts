@@ -25,7 +25,7 @@ export function clientNetwork(address: string, ipv6Prefix: number): string {
   if (!bare.includes(':')) return ipaddr.IPv4.isValidFourPartDecimal(bare) ? bare : address;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    parsed = ipaddr.parse(bare);
+    parsed = ipaddr.parse(hexTail(bare));
   } catch {
     return address;
   }
@@ -38,4 +38,20 @@ export function clientNetwork(address: string, ipv6Prefix: number): string {
     return keep === 0 ? 0 : part & (0xffff << (16 - keep)) & 0xffff;
   });
   return `${new ipaddr.IPv6(parts).toString()}/${ipv6Prefix}`;
+}
+
+const DOTTED_TAIL = /:(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/**
+ * An IPv6 address ending in a dotted quad (`2001:db8::1.2.3.4`, `64:ff9b::1.2.3.4`) with its
+ * last 32 bits in hex: ipaddr.js 1.x parses the dotted tail only in a full eight-group spelling,
+ * and an address it cannot parse would key as its raw text, one key per spelling and per tail.
+ */
+function hexTail(bare: string): string {
+  const m = DOTTED_TAIL.exec(bare);
+  if (!m) return bare;
+  const o = m.slice(1, 5).map(Number);
+  if (o.some((x) => x > 255)) return bare;
+  const hex = (a: number, b: number) => ((a << 8) | b).toString(16);
+  return `${bare.slice(0, m.index)}:${hex(o[0]!, o[1]!)}:${hex(o[2]!, o[3]!)}`;
 }

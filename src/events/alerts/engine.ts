@@ -3,6 +3,7 @@ import type { EventAction, SecurityEvent } from '../event.js';
 import type { Store } from '../../stores/store.js';
 import { createMemoryStore } from '../../stores/memory-store.js';
 import { Bans } from '../../stages/ban/bans.js';
+import { clientNetwork, DEFAULT_IPV6_PREFIX } from '../../server/client-network.js';
 import { ApiKeyStore } from '../../stages/auth/api-key-store.js';
 import { describeAction, planActions, runActions, type ActionDeps } from './actions.js';
 import { compileRule, formatDuration, groupOf, type AlertGroup, type AlertRule, type CompiledRule } from './rules.js';
@@ -116,8 +117,13 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   async function evaluate(st: RuleState, event: SecurityEvent): Promise<void> {
     const rule = st.rule;
-    const group = groupOf(rule, event);
-    if (!group) return;
+    const found = groupOf(rule, event);
+    if (!found) return;
+    // An address counts as its client network, as limits and bans count it: failures spread over
+    // the addresses of one IPv6 prefix are one client's, or a by-source.ip rule never fires. The
+    // alert and its actions still name the address that tipped it (ECS source.ip is an address,
+    // and an address ban covers its network).
+    const group = found.field === 'source.ip' ? { field: found.field, value: clientNetwork(found.value, options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX) } : found;
     const gid = `${rule.name}\u0000${group.field}\u0000${group.value}`;
     const now = clock();
     // A spike tracker sees every event, cooling or not, or its baseline would be wrong.
@@ -147,7 +153,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     }
     cool(gid, now + rule.cooldownMs, now);
     if (closed) return;
-    await fire(rule, group, event, count, reading);
+    await fire(rule, found, event, count, reading);
   }
 
   async function fire(rule: CompiledRule, group: AlertGroup, trigger: SecurityEvent, count: number, reading: SpikeReading | undefined): Promise<void> {

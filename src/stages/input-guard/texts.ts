@@ -1,5 +1,5 @@
 import type { RouteKind } from '../../config/schema-route.js';
-import { messageTexts, newExtraction, walkContent, type Extraction, type ScreenedText } from './message-walk.js';
+import { keyPath, messageTexts, newExtraction, walkContent, type Extraction, type ScreenedText } from './message-walk.js';
 
 export type { Extraction, ScreenedText, TokenIdText, Unscreenable } from './message-walk.js';
 
@@ -30,35 +30,42 @@ function schemaTexts(schema: unknown, at: string, out: ScreenedText[]): void {
 }
 
 /**
- * Definitions the model reads besides the messages: tool and function descriptions with their
- * parameter schemas (a poisoned tool description is an injection like any other), the
- * structured-output schema, and OpenAI predicted output.
+ * Definitions the model reads besides the messages: each tool and legacy function whole (its
+ * description, parameter schema, and whatever else its type carries: a custom tool's
+ * description and grammar, a server tool's settings; a poisoned tool description is an injection
+ * like any other), the structured-output schema, and OpenAI predicted output.
  */
 function definitionTexts(body: Record<string, unknown>, ex: Extraction): void {
   const out = ex.texts;
-  if (Array.isArray(body.tools)) {
-    body.tools.forEach((t, i) => {
-      if (!isRecord(t)) return;
-      // OpenAI nests the definition under `function`; Anthropic puts it on the tool.
-      const def = isRecord(t.function) ? t.function : t;
-      const at = def === t ? `tools[${i}]` : `tools[${i}].function`;
-      if (typeof def.description === 'string') out.push({ at: `${at}.description`, text: def.description, definition: true });
-      schemaTexts(def.parameters ?? def.input_schema, `${at}.${def.parameters !== undefined ? 'parameters' : 'input_schema'}`, out);
-    });
-  }
-  if (Array.isArray(body.functions)) {
-    body.functions.forEach((f, i) => {
-      if (!isRecord(f)) return;
-      if (typeof f.description === 'string') out.push({ at: `functions[${i}].description`, text: f.description, definition: true });
-      schemaTexts(f.parameters, `functions[${i}].parameters`, out);
-    });
-  }
+  if (Array.isArray(body.tools)) body.tools.forEach((t, i) => schemaTexts(t, `tools[${i}]`, out));
+  if (Array.isArray(body.functions)) body.functions.forEach((f, i) => schemaTexts(f, `functions[${i}]`, out));
   const rf = body.response_format;
   if (isRecord(rf) && isRecord(rf.json_schema)) {
     if (typeof rf.json_schema.description === 'string') out.push({ at: 'response_format.json_schema.description', text: rf.json_schema.description, definition: true });
     schemaTexts(rf.json_schema.schema, 'response_format.json_schema.schema', out);
   }
   if (isRecord(body.prediction)) walkContent(body.prediction.content, 'prediction.content', undefined, ex);
+}
+
+/**
+ * Top-level fields of a chat or messages request that are settings, never text the model reads.
+ * Every other top-level field is screened: servers add fields that reach the prompt (vLLM
+ * `documents`, `chat_template`, `chat_template_kwargs`), and an unknown field passed over would
+ * be an unscreened prompt. `mcp_servers` carries credentials and URLs, not prompt text.
+ */
+const SETTINGS = new Set([
+  'model', 'messages', 'system', 'tools', 'functions', 'response_format', 'prediction', 'stream', 'stream_options',
+  'max_tokens', 'max_completion_tokens', 'n', 'best_of', 'temperature', 'top_p', 'top_k', 'min_p', 'presence_penalty',
+  'frequency_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'seed', 'stop', 'stop_sequences',
+  'user', 'metadata', 'store', 'service_tier', 'parallel_tool_calls', 'tool_choice', 'function_call', 'modalities',
+  'reasoning_effort', 'verbosity', 'thinking', 'audio', 'mcp_servers', 'container', 'safety_identifier', 'prompt_cache_key',
+  // vLLM output constraints and request handling: they shape or label the answer, the model does not read them.
+  'guided_json', 'guided_regex', 'guided_choice', 'guided_grammar', 'guided_decoding_backend', 'structured_outputs', 'bad_words',
+  'request_id', 'cache_salt', 'priority', 'stop_token_ids', 'min_tokens', 'ignore_eos', 'use_beam_search', 'length_penalty',
+]);
+
+function otherFields(body: Record<string, unknown>, ex: Extraction): void {
+  for (const k of Object.keys(body)) if (!SETTINGS.has(k)) walkContent(body[k], keyPath(k).replace(/^\./, ''), undefined, ex);
 }
 
 /** The value at a JSON pointer (RFC 6901), or undefined. */
@@ -125,11 +132,13 @@ export function extractTexts(kind: RouteKind, body: Record<string, unknown>, fie
     case 'openai-chat':
       messageTexts(body.messages, ex);
       definitionTexts(body, ex);
+      otherFields(body, ex);
       break;
     case 'anthropic-messages':
       walkContent(body.system, 'system', 'system', ex);
       messageTexts(body.messages, ex);
       definitionTexts(body, ex);
+      otherFields(body, ex);
       break;
     case 'openai-completions':
       promptInput(body.prompt, 'prompt', ex);

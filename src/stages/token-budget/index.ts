@@ -57,7 +57,10 @@ export function actualCost(held: Held, end: RequestEnd): number {
   const seen = held.observer?.onEnd();
   if (seen?.usage && seen.final) return seen.usage.input + seen.usage.output;
   const status = held.upstreamStatus ?? end.status;
-  if (!seen?.usage && status >= 400 && status !== 499) return 0;
+  // A 504 without an upstream status: the request was sent and the model may be generating
+  // still (a long answer past upstream.timeout). Refunding it would make such requests free.
+  const mayHaveRun = status === 499 || (held.upstreamStatus === undefined && end.status === 504);
+  if (!seen?.usage && status >= 400 && !mayHaveRun) return 0;
   // A running count (a stream cut before its closing report) is a floor, not the cost.
   const running = seen?.usage ? seen.usage.input + seen.usage.output : 0;
   return Math.max(held.reserved, held.prompt + (seen?.estimatedOutput ?? 0), running);
