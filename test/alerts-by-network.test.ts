@@ -15,7 +15,7 @@ async function post(f: Fixture, client: string, headers: Record<string, string> 
   return r.status;
 }
 
-describe('review2: alert rules by source.ip key IPv6 clients by network', () => {
+describe('alert rules by source.ip key IPv6 clients by network', () => {
   it('an auth-failure burst alert (count 5, by source.ip, ban) fires for 5 failures from 5 addresses of one /64, and bans the /64', async () => {
     const f = await startFixture({
       server: SERVER,

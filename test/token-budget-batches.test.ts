@@ -27,7 +27,7 @@ async function batchUpstream(): Promise<{ url: string; billed: () => number; req
   return { url: up.url, billed: () => billed, get requests() { return requests; }, close: up.close };
 }
 
-describe('review2: token budgets', () => {
+describe('token budgets', () => {
   it('a completions prompt batch (20 prompts) multiplies the reservation: a 1,000-token budget does not spend 2,000 in one request', async () => {
     const up = await batchUpstream();
     const f = await startFixture({ upstreams: { llm: { url: up.url } }, routes: [llmRoute('completions', '/v1/completions', 'openai-completions', { input: { maxTokens: 100 }, rateLimit: budget(1000) })] });
@@ -70,7 +70,7 @@ describe('review2: token budgets', () => {
   });
 });
 
-describe('review2: input.maxTokens where the gateway cannot set the cap', () => {
+describe('input.maxTokens where the gateway cannot set the cap', () => {
   for (const kind of ['json', 'openai-embeddings'] as const) {
     it(`on a ${kind} route is a config error (the budget would reserve a cap nobody sets upstream)`, async () => {
       const { parseConfigText } = await import('../src/config/load.js');
