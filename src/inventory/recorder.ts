@@ -12,7 +12,7 @@ export interface InventoryClient {
 }
 
 /** Why a template was left out of the inventory (the `bound` of `inventory.overflow`). */
-export type InventoryBound = 'client' | 'prefix' | 'total' | 'pending';
+export type InventoryBound = 'client' | 'prefix' | 'client_prefix' | 'total' | 'pending';
 
 /** Records every request as method + path template; flushed to the state store in batches. */
 export interface InventoryRecorder {
@@ -47,6 +47,9 @@ const MAX_PROBERS_TRACKED = 10_000;
 export const MAX_NEW_TEMPLATES_PER_CLIENT = 100;
 const CLIENT_WINDOW_MS = 3_600_000;
 export const MAX_TEMPLATES_PER_PREFIX = 100;
+// One client network's share of a prefix: one client filling `/debug/...` with junk must leave
+// room for another client's real probe of `/debug/pprof`.
+export const MAX_TEMPLATES_PER_PREFIX_PER_CLIENT = 20;
 const MAX_PREFIXES_TRACKED = 10_000;
 // inventory.overflow: once per bound and key (client network, prefix) per window.
 const OVERFLOW_REPORT_MS = 3_600_000;
@@ -71,9 +74,10 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
   const { store, events } = opts;
   let pending = new Map<string, Pending>();
   let overflow = 0;
-  const dropped: Record<InventoryBound, number> = { client: 0, prefix: 0, total: 0, pending: 0 };
+  const dropped: Record<InventoryBound, number> = { client: 0, prefix: 0, client_prefix: 0, total: 0, pending: 0 };
   const newByClient = new Map<string, { since: number; count: number }>();
   const byPrefix = new Map<string, number>();
+  const byClientPrefix = new Map<string, number>();
   const reported = new Map<string, number>();
   /** Templates this process already registered in the store (first-seen is written once). */
   const known = new Set<string>();
@@ -132,8 +136,16 @@ export function createInventoryRecorder(opts: { store: Store; events: EventBus; 
         overflowed('prefix', prefix, 1, { prefix, limit: MAX_TEMPLATES_PER_PREFIX });
         return false;
       }
+      const mineKey = `${client.network} ${prefix}`;
+      const mine = byClientPrefix.get(mineKey) ?? 0;
+      if (mine >= MAX_TEMPLATES_PER_PREFIX_PER_CLIENT) {
+        overflowed('client_prefix', mineKey, 1, { client, prefix, limit: MAX_TEMPLATES_PER_PREFIX_PER_CLIENT });
+        return false;
+      }
       if (n === 0 && byPrefix.size >= MAX_PREFIXES_TRACKED) byPrefix.clear();
+      if (mine === 0 && byClientPrefix.size >= MAX_PREFIXES_TRACKED) byClientPrefix.clear();
       byPrefix.set(prefix, n + 1);
+      byClientPrefix.set(mineKey, mine + 1);
     }
     c.count++;
     return true;
