@@ -78,6 +78,10 @@ const input = z.strictObject({
     .positive()
     .prefault(1)
     .describe('Largest `n` (and `best_of`) a chat or completions request may ask for; above it 400. Each choice is reserved against the token budget at the full output cap.'),
+  tokenIds: z
+    .enum(['cl100k_base', 'o200k_base', 'refuse'])
+    .prefault('cl100k_base')
+    .describe('Completions `prompt` / embeddings `input` given as token ids: the encoding they are decoded with to be screened (cl100k_base: every OpenAI completions and embeddings model; o200k_base: newer OpenAI encodings), or refuse (400) when the upstream model uses another tokenizer, whose ids would be screened as unrelated text.'),
   promptInjection: injection.optional(),
   deny: z.array(z.string()).optional().describe('Regexes refused in screened text. RE2 syntax (linear time, as Envoy safe_regex), Unicode, case-sensitive unless (?i); inline flags (?i), (?s), (?m) anywhere. Backreferences, lookaround, atomic groups and possessive quantifiers are config errors.'),
   canary: z.boolean().optional(),

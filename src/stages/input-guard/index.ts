@@ -53,9 +53,9 @@ export const inputGuardStage = defineStage({
     const injection = input.promptInjection;
     const guard = injection ? promptGuard() : undefined;
     const includePrompts = config.events.includePrompts;
-    if (route.kind === 'openai-completions' || route.kind === 'openai-embeddings') {
+    if ((route.kind === 'openai-completions' || route.kind === 'openai-embeddings') && input.tokenIds !== 'refuse') {
       // Warm the token-id decoder before the first request needs it; a failure is retried then.
-      loadTokenDecoder().catch(() => undefined);
+      loadTokenDecoder(input.tokenIds).catch(() => undefined);
     }
     const check = (ctx: RequestContext, got: RequestTexts): Verdict => {
       if (!got.ok) return got.verdict;
@@ -106,7 +106,7 @@ export const inputGuardStage = defineStage({
           return invalid(`At most ${input.maxMessages} messages are accepted.`, 'max_messages');
         }
         if (!readsText) return CONTINUE;
-        const got = requestTexts(ctx, route.kind, body, input.fields);
+        const got = requestTexts(ctx, route.kind, body, input.fields, input.tokenIds);
         return got instanceof Promise ? got.then((g) => check(ctx, g)) : check(ctx, got);
       },
     };

@@ -14,20 +14,30 @@ interface Decoder {
 /** OpenAI's own cap on the tokens of one embeddings request; no completions model reads more. */
 export const MAX_TOKEN_IDS = 300_000;
 
-let decoder: Promise<Decoder> | undefined;
+/** The encodings token ids can be decoded with (`input.tokenIds`). */
+export type TokenEncoding = 'cl100k_base' | 'o200k_base';
+
+const decoders = new Map<TokenEncoding, Promise<Decoder>>();
+
+const importEncoding = (encoding: TokenEncoding) =>
+  encoding === 'o200k_base' ? import('gpt-tokenizer/encoding/o200k_base') : import('gpt-tokenizer/encoding/cl100k_base');
 
 /**
  * The decoder, imported once and lazily (its tables take ~250 ms to load), so gateways without
  * such routes never pay for it. A local module import: it ends, with the module or an error.
  */
-export function loadTokenDecoder(): Promise<Decoder> {
-  decoder ??= import('gpt-tokenizer/encoding/cl100k_base').then(
-    (m): Decoder => ({ decodeGenerator: m.decodeGenerator, vocabularySize: m.vocabularySize }),
-    (err: unknown) => {
-      decoder = undefined; // a failed import may be retried rather than memoised forever
-      throw err;
-    },
-  );
+export function loadTokenDecoder(encoding: TokenEncoding = 'cl100k_base'): Promise<Decoder> {
+  let decoder = decoders.get(encoding);
+  if (!decoder) {
+    decoder = importEncoding(encoding).then(
+      (m): Decoder => ({ decodeGenerator: m.decodeGenerator, vocabularySize: m.vocabularySize }),
+      (err: unknown) => {
+        decoders.delete(encoding); // a failed import may be retried rather than memoised forever
+        throw err;
+      },
+    );
+    decoders.set(encoding, decoder);
+  }
   return decoder;
 }
 
@@ -45,17 +55,17 @@ export const idBudget = (id: number) => 2 * (String(id).length + 1);
  * Decodes each token-id prompt into a text to screen. `budgetChars` bounds the decoded text
  * (a token may stand for dozens of characters): decoding stops as soon as it is passed.
  */
-export async function decodeTokenIds(items: readonly TokenIdText[], budgetChars: number): Promise<DecodeResult> {
+export async function decodeTokenIds(items: readonly TokenIdText[], budgetChars: number, encoding: TokenEncoding = 'cl100k_base'): Promise<DecodeResult> {
   let count = 0;
   for (const it of items) count += it.ids.length;
   if (count > MAX_TOKEN_IDS) return { ok: false, reason: 'too_many_token_ids', detail: `At most ${MAX_TOKEN_IDS} token ids are accepted in one request.` };
-  const dec = await loadTokenDecoder();
+  const dec = await loadTokenDecoder(encoding);
   const texts: ScreenedText[] = [];
   let chars = 0;
   for (const it of items) {
     let bytes = 0;
     for (const id of it.ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= dec.vocabularySize) return { ok: false, reason: 'unknown_token_id', detail: `${it.at}: a token id is not in the cl100k_base vocabulary, so the prompt cannot be screened.` };
+      if (!Number.isInteger(id) || id < 0 || id >= dec.vocabularySize) return { ok: false, reason: 'unknown_token_id', detail: `${it.at}: a token id is not in the ${encoding} vocabulary, so the prompt cannot be screened.` };
       bytes += idBudget(id);
     }
     let text = '';
@@ -67,7 +77,7 @@ export async function decodeTokenIds(items: readonly TokenIdText[], budgetChars:
       }
     } catch {
       // ids inside the vocabulary size that the table does not hold (gaps)
-      return { ok: false, reason: 'unknown_token_id', detail: `${it.at}: a token id is not in the cl100k_base vocabulary, so the prompt cannot be screened.` };
+      return { ok: false, reason: 'unknown_token_id', detail: `${it.at}: a token id is not in the ${encoding} vocabulary, so the prompt cannot be screened.` };
     }
     texts.push({ at: it.at, text, budgetBytes: bytes });
   }

@@ -51,7 +51,7 @@ interface Finding {
 async function inspect(ctx: RequestContext, route: RouteConfig, cfg: PoisoningConfig, threshold: number, store: Store, counters: Counters): Promise<Finding | Deny> {
   const body = ctx.body.type === 'json' ? ctx.body.value : {};
   // The texts the input guard already normalized for this request (or normalized here, once).
-  const got = await requestTexts(ctx, route.kind, body, route.input?.fields);
+  const got = await requestTexts(ctx, route.kind, body, route.input?.fields, route.input?.tokenIds);
   if (!got.ok) return got.verdict;
   const whole = got.set.whole();
   const reasons: string[] = [];
