@@ -101,6 +101,7 @@ export const authStage = defineStage({
     return {
       name: 'auth',
       phase: 'identify',
+      failClosed: true,
       ...(close ? { close } : {}),
       async onRequest(ctx: RequestContext): Promise<Verdict> {
         const creds = readCredentials(ctx.rawHeaders, s.apiKeyHeader);
@@ -185,6 +186,7 @@ export const authzStage = defineStage({
     return {
       name: 'authz',
       phase: 'authorize',
+      failClosed: true,
       onRequest(ctx: RequestContext): Verdict {
         const id = ctx.identity;
         const forbidden = (reason: string) => deny('FORBIDDEN', 'The credential does not grant access to this route.', { event: { action: 'authz.denied', severity: 'medium', reason } });
