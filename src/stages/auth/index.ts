@@ -63,11 +63,12 @@ function unauthorized(reason: string, detail: string, invalid: boolean): Verdict
 type MtlsConfig = NonNullable<BulwarkConfig['auth']['mtls']>;
 
 /** The certificate's identity per `auth.mtls.identity`, and the roles the config maps it to. */
-function certificateIdentity(cert: ClientCertificate, cfg: MtlsConfig | undefined): Identity | undefined {
+export function certificateIdentity(cert: ClientCertificate, cfg: MtlsConfig | undefined): Identity | undefined {
   const mode = cfg?.identity ?? 'san-uri';
   const subject = mode === 'san-uri' ? cert.sanUris[0] : mode === 'san-dns' ? cert.sanDns[0] : cert.subjectCN;
   if (!subject) return undefined;
-  return { subject, method: 'mtls', roles: cfg?.roles[subject] ?? [] };
+  // Own keys only: a certificate naming `constructor` or `__proto__` must not read Object.prototype.
+  return { subject, method: 'mtls', roles: cfg && Object.hasOwn(cfg.roles, subject) ? (cfg.roles[subject] ?? []) : [] };
 }
 
 /**
