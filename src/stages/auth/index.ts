@@ -156,6 +156,11 @@ export const authStage = defineStage({
         // (a comma splitting a role, CR/LF, edge spaces, non-ASCII) is the credential's fault.
         for (const id of identities) {
           if (!isSubjectValue(id.subject)) return unauthorized('bad_subject', 'The credential names a subject the gateway cannot forward.', true);
+          // `apikey:<id>` is an API key's identity (what key binding, budgets and revokeKey act on):
+          // only the key itself or a token the gateway minted may claim it.
+          if (id.subject.startsWith('apikey:') && id.method !== 'apiKey' && !(id.method === 'jwt' && id.issuer !== undefined && id.issuer === s.ownIssuer)) {
+            return unauthorized('bad_subject', 'The credential names a subject the gateway cannot forward.', true);
+          }
           // 403: the credential is genuine, it grants nothing usable (a lookalike role, G-3.1).
           if (!id.roles.every(isRoleName)) return deny('FORBIDDEN', 'The credential carries a role the gateway cannot forward.', { event: { action: 'auth.failure', severity: 'medium', reason: 'bad_roles' } });
         }
