@@ -127,7 +127,7 @@ export const routeSchema = z.strictObject({
   upstream: z.string().optional().describe('Name of an entry in `upstreams`; may be omitted when exactly one upstream exists.'),
   kind: z.enum(ROUTE_KINDS).prefault('passthrough').describe('Selects the built-in request schema and error envelope.'),
   mode: z.enum(['enforce', 'monitor']).prefault('enforce').describe('monitor: run every stage, log would_block, block nothing.'),
-  onError: z.enum(['deny', 'allow']).prefault('deny').describe('What happens when a stage fails (throws): deny (fail closed) or allow.'),
+  onError: z.enum(['deny', 'allow']).prefault('deny').describe('What happens when a stage fails (throws): deny (fail closed) or allow. The auth and authz stages always fail closed.'),
   query: z.enum(['drop', 'forward', 'deny']).prefault('drop').describe('Query strings: drop them, forward them (credential-like and _method parameters removed), or refuse requests that carry one.'),
   timeout: duration({ min: 1 }).optional().describe('Upstream timeout for this route (overrides the upstream\'s).'),
   auth: auth.optional(),

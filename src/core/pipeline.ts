@@ -48,7 +48,9 @@ export function createPipeline(route: RouteConfig, stages: readonly StageInstanc
 
   function failed(stage: StageInstance, ctx: RequestContext, err: unknown): Deny | undefined {
     counters.inc(stage.name, route.name, 'errored');
-    const failOpen = route.onError === 'allow' || monitor;
+    // Never for a stage that establishes identity or permission: `allow` there would forward an
+    // unauthenticated caller (or a revoked key's token) whenever the key store fails.
+    const failOpen = (route.onError === 'allow' && stage.failClosed !== true) || monitor;
     events.emit({
       action: 'stage.error', severity: 'high', outcome: failOpen ? 'success' : 'failure', stage: stage.name,
       reason: errorReason(err), route: route.name, requestId: ctx.id,

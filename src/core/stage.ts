@@ -48,6 +48,8 @@ export class ResponseRefused extends Error {
 export interface StageInstance {
   readonly name: string;
   readonly phase: StageRequestPhase;
+  /** A stage that proves who the caller is or what it may do: its failure refuses even on an `onError: allow` route. */
+  readonly failClosed?: boolean;
   onRequest?(ctx: RequestContext): Verdict | Promise<Verdict>;
   /** Called once per response; return a filter to transform the body, or undefined to pass it through. */
   onResponse?(ctx: RequestContext, head: ResponseHead): ResponseFilter | undefined;

@@ -94,7 +94,7 @@ export async function forward(input: ForwardInput): Promise<number> {
   if (stream) input.metrics.streamOpened();
   res.writeHead(up.statusCode, outHeaders);
   try {
-    await pump(source, res, filters);
+    await pump(source, res, filters, timeout);
   } catch (err) {
     if (abort.aborted) return 499;
     up.body.destroy();
@@ -167,13 +167,19 @@ async function sendWhole(input: ForwardInput, status: number, headers: Record<st
  * is still sent the moment it arrives. (Event-based rather than `for await`, whose iterator
  * wrapper is a measurable cost per response.)
  */
-function pump(body: Readable, res: ServerResponse, filters: readonly ResponseFilter[]): Promise<void> {
+function pump(body: Readable, res: ServerResponse, filters: readonly ResponseFilter[], stallMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let waitingForDrain = false;
+    // A client that stops reading pauses the upstream body, and undici's bodyTimeout does not run
+    // while paused: without this deadline the upstream connection (and its admission slot) would
+    // be held for as long as the client keeps its socket open. Destroying the response aborts the
+    // request (handle-request's close listener), which frees both.
+    let stall: NodeJS.Timeout | undefined;
     const done = (err?: unknown) => {
       if (settled) return;
       settled = true;
+      clearTimeout(stall);
       body.off('readable', onReadable).off('end', onEnd).off('error', done).off('close', onClose);
       res.off('drain', onDrain).off('close', onResClose);
       if (err) reject(err);
@@ -187,6 +193,7 @@ function pump(body: Readable, res: ServerResponse, filters: readonly ResponseFil
           const out = filters.length === 0 ? chunk : applyFilters(filters, chunk);
           if (out.length > 0 && !res.write(out)) {
             waitingForDrain = true;
+            stall = setTimeout(() => res.destroy(), stallMs);
             return;
           }
         }
@@ -196,6 +203,7 @@ function pump(body: Readable, res: ServerResponse, filters: readonly ResponseFil
     };
     const onDrain = () => {
       waitingForDrain = false;
+      clearTimeout(stall);
       onReadable();
     };
     const onEnd = () => {

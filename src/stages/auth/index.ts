@@ -63,11 +63,12 @@ function unauthorized(reason: string, detail: string, invalid: boolean): Verdict
 type MtlsConfig = NonNullable<BulwarkConfig['auth']['mtls']>;
 
 /** The certificate's identity per `auth.mtls.identity`, and the roles the config maps it to. */
-function certificateIdentity(cert: ClientCertificate, cfg: MtlsConfig | undefined): Identity | undefined {
+export function certificateIdentity(cert: ClientCertificate, cfg: MtlsConfig | undefined): Identity | undefined {
   const mode = cfg?.identity ?? 'san-uri';
   const subject = mode === 'san-uri' ? cert.sanUris[0] : mode === 'san-dns' ? cert.sanDns[0] : cert.subjectCN;
   if (!subject) return undefined;
-  return { subject, method: 'mtls', roles: cfg?.roles[subject] ?? [] };
+  // Own keys only: a certificate naming `constructor` or `__proto__` must not read Object.prototype.
+  return { subject, method: 'mtls', roles: cfg && Object.hasOwn(cfg.roles, subject) ? (cfg.roles[subject] ?? []) : [] };
 }
 
 /**
@@ -101,6 +102,7 @@ export const authStage = defineStage({
     return {
       name: 'auth',
       phase: 'identify',
+      failClosed: true,
       ...(close ? { close } : {}),
       async onRequest(ctx: RequestContext): Promise<Verdict> {
         const creds = readCredentials(ctx.rawHeaders, s.apiKeyHeader);
@@ -154,6 +156,11 @@ export const authStage = defineStage({
         // (a comma splitting a role, CR/LF, edge spaces, non-ASCII) is the credential's fault.
         for (const id of identities) {
           if (!isSubjectValue(id.subject)) return unauthorized('bad_subject', 'The credential names a subject the gateway cannot forward.', true);
+          // `apikey:<id>` is an API key's identity (what key binding, budgets and revokeKey act on):
+          // only the key itself or a token the gateway minted may claim it.
+          if (id.subject.startsWith('apikey:') && id.method !== 'apiKey' && !(id.method === 'jwt' && id.issuer !== undefined && id.issuer === s.ownIssuer)) {
+            return unauthorized('bad_subject', 'The credential names a subject the gateway cannot forward.', true);
+          }
           // 403: the credential is genuine, it grants nothing usable (a lookalike role, G-3.1).
           if (!id.roles.every(isRoleName)) return deny('FORBIDDEN', 'The credential carries a role the gateway cannot forward.', { event: { action: 'auth.failure', severity: 'medium', reason: 'bad_roles' } });
         }
@@ -185,6 +192,7 @@ export const authzStage = defineStage({
     return {
       name: 'authz',
       phase: 'authorize',
+      failClosed: true,
       onRequest(ctx: RequestContext): Verdict {
         const id = ctx.identity;
         const forbidden = (reason: string) => deny('FORBIDDEN', 'The credential does not grant access to this route.', { event: { action: 'authz.denied', severity: 'medium', reason } });

@@ -39,8 +39,10 @@ export function compileSchemaFile(path: string): SchemaFileResult {
   }
   try {
     // strict: unknown keywords are mistakes, not extensions. Patterns run on RE2 like every
-    // config regex, so a schema's `pattern` is linear time on any body.
-    const ajv = new Ajv({ strict: true, allErrors: false, unicodeRegExp: true, validateFormats: false, code: { regExp: RE2_ENGINE } });
+    // config regex, so a schema's `pattern` is linear time on any body. allowMatchingProperties:
+    // ajv's strict check of patternProperties against `properties` names runs each pattern with
+    // V8's RegExp at compile time (backtracking, and refusing RE2 syntax such as `(?i)`).
+    const ajv = new Ajv({ strict: true, allowMatchingProperties: true, allErrors: false, unicodeRegExp: true, validateFormats: false, code: { regExp: RE2_ENGINE } });
     return { ok: true, validate: ajv.compile(schema as object) };
   } catch (err) {
     return { ok: false, message: `JSON Schema does not compile: ${(err as Error).message.slice(0, 200)}` };
