@@ -12,7 +12,7 @@ import { chatBody, startFixture } from './helpers/fixture.js';
 const SECRET = 'review-secret-0123456789abcdef0123456789abcdef';
 const sign = (sub: string) => new SignJWT({ roles: ['user'] }).setProtectedHeader({ alg: 'HS256' }).setIssuer('idp').setAudience('api').setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
 
-describe('review: another issuer cannot speak for an API key', () => {
+describe('another issuer cannot speak for an API key', () => {
   it('an external token with subject apikey:<id> is refused, and cannot get that key revoked', { timeout: 60_000 }, async () => {
     const f = await startFixture({
       auth: { jwt: [{ issuer: 'idp', audience: 'api', secret: SECRET, algorithms: ['HS256'] }], apiKeys: { header: 'x-api-key' } },

@@ -9,7 +9,7 @@ import { chatBody, startFixture } from './helpers/fixture.js';
 // `onError: allow` the pipeline then treats the failed auth stage as passed, and a token whose
 // key was revoked reaches the upstream.
 
-describe('review: a failing key lookup on an onError: allow route', () => {
+describe('a failing key lookup on an onError: allow route', () => {
   it('a revoked key\'s token is not forwarded when the key record cannot be read', { timeout: 60_000 }, async () => {
     const f = await startFixture({
       auth: { apiKeys: { header: 'x-api-key' }, tokenEndpoint: { ttl: '5m' } },

@@ -11,7 +11,7 @@ import { startScriptedUpstream } from './helpers/scripted-upstream.js';
 
 const BIG = Buffer.alloc(16 * 1024 * 1024, 0x61);
 
-describe('review: upstream slots and clients that do not read', () => {
+describe('upstream slots and clients that do not read', () => {
   it('a client that never reads its answer does not hold the upstream slot past the upstream timeout', { timeout: 90_000 }, async () => {
     let served = 0;
     // The first answer (the hostile client's) is large; later ones are small.
