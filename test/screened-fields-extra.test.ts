@@ -18,7 +18,7 @@ const rows: Array<{ field: string; path: string; body: Record<string, unknown> }
   { field: 'chat chat_template_kwargs (vLLM: template variables)', path: '/v1/chat/completions', body: chatFrame({ chat_template_kwargs: { system_prompt: OVERRIDE } }) },
 ];
 
-describe('model-read fields still unscreened', () => {
+describe('model-read fields beyond the messages: tools of every type, vLLM prompt fields, unknown top-level fields', () => {
   let f: Fixture;
   before(async () => {
     f = await startFixture({ routes: [route('chat', '/v1/chat/completions', 'openai-chat'), route('messages', '/v1/messages', 'anthropic-messages')] });

@@ -27,7 +27,7 @@ async function batchUpstream(): Promise<{ url: string; billed: () => number; req
   return { url: up.url, billed: () => billed, get requests() { return requests; }, close: up.close };
 }
 
-describe('token budgets', () => {
+describe('token budgets: prompt batches and upstream timeouts', () => {
   it('a completions prompt batch (20 prompts) multiplies the reservation: a 1,000-token budget does not spend 2,000 in one request', async () => {
     const up = await batchUpstream();
     const f = await startFixture({ upstreams: { llm: { url: up.url } }, routes: [llmRoute('completions', '/v1/completions', 'openai-completions', { input: { maxTokens: 100 }, rateLimit: budget(1000) })] });
