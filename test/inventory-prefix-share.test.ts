@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inBatches, junkName } from './helpers/junk-paths.js';
 import { startFixture, type Fixture } from './helpers/fixture.js';
 
 // Issue 12, point 4 (found by review): junk must not keep a real probe of /debug/pprof out of the inventory.
@@ -8,14 +9,6 @@ async function get(f: Fixture, path: string, client: string): Promise<number> {
   const r = await fetch(`${f.url}${path}`, { headers: { 'x-forwarded-for': client } });
   await r.arrayBuffer();
   return r.status;
-}
-const junkName = (i: number) => {
-  let s = '';
-  for (let n = i + 26; n > 0; n = Math.floor(n / 26)) s = String.fromCharCode(97 + (n % 26)) + s;
-  return s;
-};
-async function inBatches(n: number, size: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < n; i += size) await Promise.all(Array.from({ length: Math.min(size, n - i) }, (_, j) => fn(i + j)));
 }
 const announced = (f: Fixture) => f.events.filter((e) => e.event.action === 'inventory.new_endpoint').map((e) => e.bulwark.template as string);
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BulwarkConfigInput } from '../src/config/schema.js';
 import { Bans } from '../src/stages/ban/bans.js';
+import { inBatches, junkName } from './helpers/junk-paths.js';
 import { startFixture, type Fixture } from './helpers/fixture.js';
 
 // 127.0.0.1 is a trusted proxy: each test picks its clients with X-Forwarded-For.
@@ -18,17 +19,6 @@ async function get(f: Fixture, path: string, client: string): Promise<{ status: 
     code = undefined;
   }
   return { status: r.status, code, retryAfter: r.headers.get('retry-after') };
-}
-
-/** Distinct letter-only names, so the inventory folds none of them into `{id}`. */
-const junkName = (i: number) => {
-  let s = '';
-  for (let n = i + 26; n > 0; n = Math.floor(n / 26)) s = String.fromCharCode(97 + (n % 26)) + s;
-  return s;
-};
-
-async function inBatches(n: number, size: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < n; i += size) await Promise.all(Array.from({ length: Math.min(size, n - i) }, (_, j) => fn(i + j)));
 }
 
 const overflowMetric = async (f: Fixture, bound: string) => {
